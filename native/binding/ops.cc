@@ -1,0 +1,474 @@
+// The op entry points: unpack tensors and parameter objects into the structs of params.h,
+// re-check sizes so that no bad call can write out of bounds, and call the backend of the
+// tensors' device. No math here; lib/ops.ts validates first and gives the friendly errors.
+#include <napi.h>
+#include <cmath>
+#include <string>
+#include "backend.h"
+#include "buffer.h"
+#include "philox.h"
+
+namespace alexnet {
+namespace {
+
+struct Call {
+  const Napi::CallbackInfo& info;
+  const char* op;
+  DeviceKind kind = DeviceKind::Cpu;
+  bool have_device = false;
+
+  Napi::Env env() const { return info.Env(); }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Napi::Error::New(env(), std::string(op) + ": " + what);
+  }
+
+  // Tensor argument i, which must hold exactly `count` elements (null allowed if optional).
+  float* tensor(size_t i, const char* name, int64_t count, bool optional = false) {
+    Napi::Value v = info[i];
+    if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+    if (!NativeBuffer::IsInstance(env(), v)) fail(std::string("expected a tensor for ") + name);
+    NativeBuffer* b = NativeBuffer::Unwrap(v.As<Napi::Object>());
+    if (b->freed()) fail(std::string(name) + " was disposed");
+    if (b->count() != count)
+      fail(std::string("expected ") + std::to_string(count) + " elements for " + name + " but received " +
+           std::to_string(b->count()));
+    if (!have_device) {
+      kind = b->kind();
+      have_device = true;
+    } else if (kind != b->kind()) {
+      fail(std::string(name) + " is on another device than the op's other tensors");
+    }
+    return b->data();
+  }
+
+  Napi::Object params(size_t i) const {
+    if (!info[i].IsObject()) fail("expected a parameter object");
+    return info[i].As<Napi::Object>();
+  }
+
+  double number(const Napi::Object& p, const char* key) const {
+    Napi::Value v = p.Get(key);
+    if (!v.IsNumber()) fail(std::string("parameter ") + key + " must be a number");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d)) fail(std::string("parameter ") + key + " must be finite");
+    return d;
+  }
+
+  int integer(const Napi::Object& p, const char* key, int min_value = 1) const {
+    const double d = number(p, key);
+    if (d != std::floor(d) || d < min_value || d > 2147483647.0)
+      fail(std::string("parameter ") + key + " must be an integer >= " + std::to_string(min_value) +
+           ", got " + std::to_string(d));
+    return int(d);
+  }
+
+  uint64_t u64(const Napi::Object& p, const char* lo, const char* hi) const {
+    return uint64_t(uint32_t(number(p, lo))) | (uint64_t(uint32_t(number(p, hi))) << 32);
+  }
+
+  // Only the CPU backend has ops in this build.
+  void require_cpu() const {
+    if (kind != DeviceKind::Cpu) fail("not implemented on cuda in this build yet");
+  }
+};
+
+ConvParams conv_params(Call& c, const Napi::Object& o) {
+  ConvParams p;
+  p.n = c.integer(o, "n"); p.c = c.integer(o, "c"); p.h = c.integer(o, "h"); p.w = c.integer(o, "w");
+  p.k = c.integer(o, "k"); p.kh = c.integer(o, "kh"); p.kw = c.integer(o, "kw");
+  p.stride_h = c.integer(o, "strideH"); p.stride_w = c.integer(o, "strideW");
+  p.pad_h = c.integer(o, "padH", 0); p.pad_w = c.integer(o, "padW", 0);
+  p.groups = c.integer(o, "groups");
+  if (p.c % p.groups || p.k % p.groups) c.fail("channels not divisible by groups");
+  if (p.h + 2 * p.pad_h < p.kh || p.w + 2 * p.pad_w < p.kw) c.fail("kernel larger than the padded input");
+  p.oh = (p.h + 2 * p.pad_h - p.kh) / p.stride_h + 1;
+  p.ow = (p.w + 2 * p.pad_w - p.kw) / p.stride_w + 1;
+  return p;
+}
+
+Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
+  Call c{info, "conv2d"};
+  ConvParams p = conv_params(c, c.params(4));
+  const float* x = c.tensor(0, "x", conv_x_size(p));
+  const float* w = c.tensor(1, "weight", conv_w_size(p));
+  const float* b = c.tensor(2, "bias", p.k, true);
+  float* y = c.tensor(3, "y", conv_y_size(p));
+  c.require_cpu();
+  cpu::conv2d_forward(p, x, w, b, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
+  Call c{info, "conv2dBackwardData"};
+  ConvParams p = conv_params(c, c.params(3));
+  const float* dy = c.tensor(0, "dy", conv_y_size(p));
+  const float* w = c.tensor(1, "weight", conv_w_size(p));
+  float* dx = c.tensor(2, "dx", conv_x_size(p));
+  c.require_cpu();
+  cpu::conv2d_backward_data(p, dy, w, dx);
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info) {
+  Call c{info, "conv2dBackwardFilter"};
+  ConvParams p = conv_params(c, c.params(4));
+  const float* x = c.tensor(0, "x", conv_x_size(p));
+  const float* dy = c.tensor(1, "dy", conv_y_size(p));
+  float* dw = c.tensor(2, "dweight", conv_w_size(p));
+  float* db = c.tensor(3, "dbias", p.k, true);
+  c.require_cpu();
+  cpu::conv2d_backward_filter(p, x, dy, dw, db);
+  return info.Env().Undefined();
+}
+
+LrnParams lrn_params(Call& c, const Napi::Object& o) {
+  LrnParams p;
+  p.n = c.integer(o, "n"); p.c = c.integer(o, "c"); p.h = c.integer(o, "h"); p.w = c.integer(o, "w");
+  p.size = c.integer(o, "size");
+  p.alpha = float(c.number(o, "alpha")); p.beta = float(c.number(o, "beta")); p.k = float(c.number(o, "k"));
+  p.groups = c.integer(o, "groups");
+  if (p.c % p.groups) c.fail("channels not divisible by groups");
+  return p;
+}
+
+Napi::Value LrnForward(const Napi::CallbackInfo& info) {
+  Call c{info, "lrn"};
+  LrnParams p = lrn_params(c, c.params(2));
+  const float* x = c.tensor(0, "x", lrn_size(p));
+  float* y = c.tensor(1, "y", lrn_size(p));
+  c.require_cpu();
+  cpu::lrn_forward(p, x, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value LrnBackward(const Napi::CallbackInfo& info) {
+  Call c{info, "lrnBackward"};
+  LrnParams p = lrn_params(c, c.params(3));
+  const float* x = c.tensor(0, "x", lrn_size(p));
+  const float* dy = c.tensor(1, "dy", lrn_size(p));
+  float* dx = c.tensor(2, "dx", lrn_size(p));
+  c.require_cpu();
+  cpu::lrn_backward(p, x, dy, dx);
+  return info.Env().Undefined();
+}
+
+PoolParams pool_params(Call& c, const Napi::Object& o) {
+  PoolParams p;
+  p.n = c.integer(o, "n"); p.c = c.integer(o, "c"); p.h = c.integer(o, "h"); p.w = c.integer(o, "w");
+  p.kh = c.integer(o, "kh"); p.kw = c.integer(o, "kw");
+  p.stride_h = c.integer(o, "strideH"); p.stride_w = c.integer(o, "strideW");
+  p.pad_h = c.integer(o, "padH", 0); p.pad_w = c.integer(o, "padW", 0);
+  if (p.pad_h >= p.kh || p.pad_w >= p.kw) c.fail("padding must be smaller than the window");
+  if (p.h + 2 * p.pad_h < p.kh || p.w + 2 * p.pad_w < p.kw) c.fail("window larger than the padded input");
+  p.oh = (p.h + 2 * p.pad_h - p.kh) / p.stride_h + 1;
+  p.ow = (p.w + 2 * p.pad_w - p.kw) / p.stride_w + 1;
+  return p;
+}
+
+Napi::Value MaxpoolForward(const Napi::CallbackInfo& info) {
+  Call c{info, "maxpool"};
+  PoolParams p = pool_params(c, c.params(2));
+  const float* x = c.tensor(0, "x", pool_x_size(p));
+  float* y = c.tensor(1, "y", pool_y_size(p));
+  c.require_cpu();
+  cpu::maxpool_forward(p, x, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxpoolBackward(const Napi::CallbackInfo& info) {
+  Call c{info, "maxpoolBackward"};
+  PoolParams p = pool_params(c, c.params(4));
+  const float* x = c.tensor(0, "x", pool_x_size(p));
+  const float* y = c.tensor(1, "y", pool_y_size(p));
+  const float* dy = c.tensor(2, "dy", pool_y_size(p));
+  float* dx = c.tensor(3, "dx", pool_x_size(p));
+  c.require_cpu();
+  cpu::maxpool_backward(p, x, y, dy, dx);
+  return info.Env().Undefined();
+}
+
+LinearParams linear_params(Call& c, const Napi::Object& o) {
+  LinearParams p;
+  p.n = c.integer(o, "n"); p.in = c.integer(o, "in"); p.out = c.integer(o, "out");
+  return p;
+}
+
+Napi::Value LinearForward(const Napi::CallbackInfo& info) {
+  Call c{info, "linear"};
+  LinearParams p = linear_params(c, c.params(4));
+  const float* x = c.tensor(0, "x", int64_t(p.n) * p.in);
+  const float* w = c.tensor(1, "weight", int64_t(p.out) * p.in);
+  const float* b = c.tensor(2, "bias", p.out, true);
+  float* y = c.tensor(3, "y", int64_t(p.n) * p.out);
+  c.require_cpu();
+  cpu::linear_forward(p, x, w, b, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value LinearBackwardData(const Napi::CallbackInfo& info) {
+  Call c{info, "linearBackwardData"};
+  LinearParams p = linear_params(c, c.params(3));
+  const float* dy = c.tensor(0, "dy", int64_t(p.n) * p.out);
+  const float* w = c.tensor(1, "weight", int64_t(p.out) * p.in);
+  float* dx = c.tensor(2, "dx", int64_t(p.n) * p.in);
+  c.require_cpu();
+  cpu::linear_backward_data(p, dy, w, dx);
+  return info.Env().Undefined();
+}
+
+Napi::Value LinearBackwardParams(const Napi::CallbackInfo& info) {
+  Call c{info, "linearBackwardParams"};
+  LinearParams p = linear_params(c, c.params(4));
+  const float* x = c.tensor(0, "x", int64_t(p.n) * p.in);
+  const float* dy = c.tensor(1, "dy", int64_t(p.n) * p.out);
+  float* dw = c.tensor(2, "dweight", int64_t(p.out) * p.in);
+  float* db = c.tensor(3, "dbias", p.out, true);
+  c.require_cpu();
+  cpu::linear_backward_params(p, x, dy, dw, db);
+  return info.Env().Undefined();
+}
+
+int64_t count_of(Call& c, size_t i) {
+  if (!NativeBuffer::IsInstance(c.env(), c.info[i])) c.fail("expected a tensor");
+  return NativeBuffer::Unwrap(c.info[i].As<Napi::Object>())->count();
+}
+
+// (x, y) or (y, dy, dx): every tensor has the first one's element count.
+template <void (*F)(int64_t, const float*, float*)>
+Napi::Value Unary(const Napi::CallbackInfo& info, const char* op) {
+  Call c{info, op};
+  const int64_t n = count_of(c, 0);
+  const float* x = c.tensor(0, "x", n);
+  float* y = c.tensor(1, "y", n);
+  c.require_cpu();
+  F(n, x, y);
+  return info.Env().Undefined();
+}
+
+template <void (*F)(int64_t, const float*, const float*, float*)>
+Napi::Value UnaryBackward(const Napi::CallbackInfo& info, const char* op) {
+  Call c{info, op};
+  const int64_t n = count_of(c, 0);
+  const float* y = c.tensor(0, "y", n);
+  const float* dy = c.tensor(1, "dy", n);
+  float* dx = c.tensor(2, "dx", n);
+  c.require_cpu();
+  F(n, y, dy, dx);
+  return info.Env().Undefined();
+}
+
+Napi::Value ReluForward(const Napi::CallbackInfo& info) { return Unary<cpu::relu_forward>(info, "relu"); }
+Napi::Value ReluBackward(const Napi::CallbackInfo& info) { return UnaryBackward<cpu::relu_backward>(info, "reluBackward"); }
+Napi::Value TanhForward(const Napi::CallbackInfo& info) { return Unary<cpu::tanh_forward>(info, "tanh"); }
+Napi::Value TanhBackward(const Napi::CallbackInfo& info) { return UnaryBackward<cpu::tanh_backward>(info, "tanhBackward"); }
+
+DropoutParams dropout_params(Call& c, const Napi::Object& o, int64_t count) {
+  DropoutParams p;
+  p.count = count;
+  p.p = float(c.number(o, "p"));
+  if (!(p.p >= 0.0f && p.p < 1.0f)) c.fail("parameter p must be in [0, 1)");
+  p.seed = c.u64(o, "seedLo", "seedHi");
+  p.offset = c.u64(o, "offsetLo", "offsetHi");
+  return p;
+}
+
+Napi::Value DropoutForwardTrain(const Napi::CallbackInfo& info) {
+  Call c{info, "dropout"};
+  const int64_t n = count_of(c, 0);
+  DropoutParams p = dropout_params(c, c.params(3), n);
+  const float* x = c.tensor(0, "x", n);
+  float* y = c.tensor(1, "y", n);
+  float* mask = c.tensor(2, "mask", n);
+  c.require_cpu();
+  cpu::dropout_forward_train(p, x, y, mask);
+  return info.Env().Undefined();
+}
+
+Napi::Value DropoutForwardEval(const Napi::CallbackInfo& info) {
+  Call c{info, "dropout"};
+  const int64_t n = count_of(c, 0);
+  DropoutParams p = dropout_params(c, c.params(2), n);
+  const float* x = c.tensor(0, "x", n);
+  float* y = c.tensor(1, "y", n);
+  c.require_cpu();
+  cpu::dropout_forward_eval(p, x, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
+  Call c{info, "dropoutBackward"};
+  const int64_t n = count_of(c, 0);
+  DropoutParams p{n, 0.0f, 0, 0};
+  const float* dy = c.tensor(0, "dy", n);
+  const float* mask = c.tensor(1, "mask", n);
+  float* dx = c.tensor(2, "dx", n);
+  c.require_cpu();
+  cpu::dropout_backward(p, dy, mask, dx);
+  return info.Env().Undefined();
+}
+
+const int32_t* labels_arg(Call& c, size_t i, const SoftmaxXentParams& p) {
+  Napi::Value v = c.info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    c.fail("expected an Int32Array for labels");
+  Napi::Int32Array labels = v.As<Napi::Int32Array>();
+  if (int64_t(labels.ElementLength()) != p.n)
+    c.fail("expected " + std::to_string(p.n) + " labels but received " + std::to_string(labels.ElementLength()));
+  for (int n = 0; n < p.n; ++n)
+    if (labels[n] < 0 || labels[n] >= p.classes)
+      c.fail("label " + std::to_string(labels[n]) + " at index " + std::to_string(n) + " is outside [0, " +
+             std::to_string(p.classes) + ")");
+  return labels.Data();
+}
+
+SoftmaxXentParams xent_params(Call& c, const Napi::Object& o) {
+  SoftmaxXentParams p;
+  p.n = c.integer(o, "n");
+  p.classes = c.integer(o, "classes");
+  return p;
+}
+
+Napi::Value SoftmaxXentForward(const Napi::CallbackInfo& info) {
+  Call c{info, "softmaxCrossEntropy"};
+  SoftmaxXentParams p = xent_params(c, c.params(3));
+  const float* logits = c.tensor(0, "logits", int64_t(p.n) * p.classes);
+  const int32_t* labels = labels_arg(c, 1, p);
+  float* probs = c.tensor(2, "probs", int64_t(p.n) * p.classes);
+  c.require_cpu();
+  return Napi::Number::New(info.Env(), cpu::softmax_xent_forward(p, logits, labels, probs));
+}
+
+Napi::Value SoftmaxXentBackward(const Napi::CallbackInfo& info) {
+  Call c{info, "softmaxCrossEntropyBackward"};
+  Napi::Object o = c.params(3);
+  SoftmaxXentParams p = xent_params(c, o);
+  const float scale = float(c.number(o, "scale"));
+  const float* probs = c.tensor(0, "probs", int64_t(p.n) * p.classes);
+  const int32_t* labels = labels_arg(c, 1, p);
+  float* dlogits = c.tensor(2, "dlogits", int64_t(p.n) * p.classes);
+  c.require_cpu();
+  cpu::softmax_xent_backward(p, probs, labels, scale, dlogits);
+  return info.Env().Undefined();
+}
+
+Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
+  Call c{info, "sgdUpdate"};
+  const int64_t n = count_of(c, 0);
+  Napi::Object o = c.params(3);
+  SgdParams p;
+  p.count = n;
+  p.lr = float(c.number(o, "lr"));
+  p.momentum = float(c.number(o, "momentum"));
+  p.weight_decay = float(c.number(o, "weightDecay"));
+  float* w = c.tensor(0, "weight", n);
+  const float* dw = c.tensor(1, "grad", n);
+  float* v = c.tensor(2, "velocity", n);
+  c.require_cpu();
+  cpu::sgd_update(p, w, dw, v);
+  return info.Env().Undefined();
+}
+
+Napi::Value FillNormal(const Napi::CallbackInfo& info) {
+  Call c{info, "randn"};
+  const int64_t n = count_of(c, 0);
+  Napi::Object o = c.params(1);
+  NormalParams p;
+  p.count = n;
+  p.mean = float(c.number(o, "mean"));
+  p.std = float(c.number(o, "std"));
+  p.seed = c.u64(o, "seedLo", "seedHi");
+  p.offset = c.u64(o, "offsetLo", "offsetHi");
+  float* out = c.tensor(0, "out", n);
+  c.require_cpu();
+  cpu::fill_normal(p, out);
+  return info.Env().Undefined();
+}
+
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  Call c{info, "fill"};
+  const int64_t n = count_of(c, 0);
+  float* out = c.tensor(0, "out", n);
+  if (!info[1].IsNumber()) c.fail("expected a number for value");
+  c.require_cpu();
+  cpu::fill(n, info[1].As<Napi::Number>().FloatValue(), out);
+  return info.Env().Undefined();
+}
+
+// copy(src, dst): between any two devices; both hold the same number of elements.
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  Call c{info, "copy"};
+  const int64_t n = count_of(c, 0);
+  if (!NativeBuffer::IsInstance(c.env(), info[1])) c.fail("expected a tensor for dst");
+  NativeBuffer* src = NativeBuffer::Unwrap(info[0].As<Napi::Object>());
+  NativeBuffer* dst = NativeBuffer::Unwrap(info[1].As<Napi::Object>());
+  if (src->freed() || dst->freed()) c.fail("a tensor was disposed");
+  if (dst->count() != n)
+    c.fail("expected " + std::to_string(n) + " elements for dst but received " + std::to_string(dst->count()));
+  if (src->kind() != DeviceKind::Cpu || dst->kind() != DeviceKind::Cpu)
+    c.fail("copies to or from cuda are not implemented in this build yet");
+  cpu::copy(n, src->data(), dst->data());
+  return info.Env().Undefined();
+}
+
+// gemm(a, b, c, {transA, transB, m, n, k, alpha, beta, builtin}): row-major, contiguous.
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Call c{info, "gemm"};
+  Napi::Object o = c.params(3);
+  const int m = c.integer(o, "m"), n = c.integer(o, "n"), k = c.integer(o, "k");
+  const bool ta = o.Get("transA").ToBoolean(), tb = o.Get("transB").ToBoolean();
+  const float alpha = float(c.number(o, "alpha")), beta = float(c.number(o, "beta"));
+  const float* a = c.tensor(0, "a", int64_t(m) * k);
+  const float* b = c.tensor(1, "b", int64_t(k) * n);
+  float* out = c.tensor(2, "c", int64_t(m) * n);
+  c.require_cpu();
+  auto f = o.Get("builtin").ToBoolean() ? cpu::gemm_builtin : cpu::gemm;
+  f(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, out, n);
+  return info.Env().Undefined();
+}
+
+// philox(blockLo, blockHi, offsetLo, offsetHi, seedLo, seedHi): Uint32Array(4), for tests.
+Napi::Value Philox(const Napi::CallbackInfo& info) {
+  uint32_t w[6];
+  for (int i = 0; i < 6; ++i) {
+    if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "philox: expected six uint32 numbers");
+    w[i] = info[i].As<Napi::Number>().Uint32Value();
+  }
+  const Philox4 r = philox4x32_10(uint64_t(w[0]) | (uint64_t(w[1]) << 32), uint64_t(w[2]) | (uint64_t(w[3]) << 32),
+                                  uint64_t(w[4]) | (uint64_t(w[5]) << 32));
+  Napi::Uint32Array out = Napi::Uint32Array::New(info.Env(), 4);
+  for (int i = 0; i < 4; ++i) out[i] = r.v[i];
+  return out;
+}
+
+}  // namespace
+
+void RegisterOps(Napi::Env env, Napi::Object exports) {
+  exports["conv2dForward"] = Napi::Function::New(env, Conv2dForward);
+  exports["conv2dBackwardData"] = Napi::Function::New(env, Conv2dBackwardData);
+  exports["conv2dBackwardFilter"] = Napi::Function::New(env, Conv2dBackwardFilter);
+  exports["lrnForward"] = Napi::Function::New(env, LrnForward);
+  exports["lrnBackward"] = Napi::Function::New(env, LrnBackward);
+  exports["maxpoolForward"] = Napi::Function::New(env, MaxpoolForward);
+  exports["maxpoolBackward"] = Napi::Function::New(env, MaxpoolBackward);
+  exports["linearForward"] = Napi::Function::New(env, LinearForward);
+  exports["linearBackwardData"] = Napi::Function::New(env, LinearBackwardData);
+  exports["linearBackwardParams"] = Napi::Function::New(env, LinearBackwardParams);
+  exports["reluForward"] = Napi::Function::New(env, ReluForward);
+  exports["reluBackward"] = Napi::Function::New(env, ReluBackward);
+  exports["tanhForward"] = Napi::Function::New(env, TanhForward);
+  exports["tanhBackward"] = Napi::Function::New(env, TanhBackward);
+  exports["dropoutForwardTrain"] = Napi::Function::New(env, DropoutForwardTrain);
+  exports["dropoutForwardEval"] = Napi::Function::New(env, DropoutForwardEval);
+  exports["dropoutBackward"] = Napi::Function::New(env, DropoutBackward);
+  exports["softmaxXentForward"] = Napi::Function::New(env, SoftmaxXentForward);
+  exports["softmaxXentBackward"] = Napi::Function::New(env, SoftmaxXentBackward);
+  exports["sgdUpdate"] = Napi::Function::New(env, SgdUpdate);
+  exports["fillNormal"] = Napi::Function::New(env, FillNormal);
+  exports["fill"] = Napi::Function::New(env, Fill);
+  exports["copy"] = Napi::Function::New(env, Copy);
+  exports["gemm"] = Napi::Function::New(env, Gemm);
+  exports["philox"] = Napi::Function::New(env, Philox);
+}
+
+}  // namespace alexnet

@@ -1,0 +1,19 @@
+// Copies and fills within host memory (copies between devices go through the binding,
+// which picks the backend that owns each side).
+#include <cstring>
+#include "backend.h"
+#include "parallel.h"
+
+namespace alexnet {
+namespace cpu {
+
+void copy(int64_t count, const float* src, float* dst) {
+  if (src != dst && count > 0) std::memcpy(dst, src, size_t(count) * sizeof(float));
+}
+
+void fill(int64_t count, float value, float* dst) {
+  parallel_for(count, [&](int64_t i) { dst[i] = value; }, 1 << 16);
+}
+
+}  // namespace cpu
+}  // namespace alexnet

@@ -1,0 +1,90 @@
+// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C.
+// op(A): (M, K), op(B): (K, N), C: (M, N). Through CBLAS where the build found one; the
+// built-in blocked version otherwise (and always available, so that tests cover it).
+#include <algorithm>
+#include <vector>
+#include "backend.h"
+#include "parallel.h"
+#if defined(ALEXNET_HAVE_CBLAS)
+#include <cblas.h>
+#endif
+
+namespace alexnet {
+namespace cpu {
+
+void gemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                  int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  // B is packed row-major (K, N) once so that the inner loop runs along contiguous memory.
+  std::vector<float> packed;
+  const float* bk = b;
+  int ldbk = ldb;
+  if (trans_b) {
+    packed.resize(size_t(k) * n);
+    parallel_for(k, [&](int64_t p) {
+      for (int j = 0; j < n; ++j) packed[size_t(p) * n + j] = b[size_t(j) * ldb + p];
+    });
+    bk = packed.data();
+    ldbk = n;
+  }
+  constexpr int kRows = 16, kDepth = 128, kCols = 512;
+  const int row_blocks = (m + kRows - 1) / kRows;
+  // Each thread owns whole row blocks of C: no two threads write the same element.
+  parallel_for(row_blocks, [&](int64_t rb) {
+    const int i0 = int(rb) * kRows, i1 = std::min(m, i0 + kRows);
+    for (int i = i0; i < i1; ++i) {
+      float* ci = c + size_t(i) * ldc;
+      if (beta == 0.0f) std::fill(ci, ci + n, 0.0f);
+      else if (beta != 1.0f) for (int j = 0; j < n; ++j) ci[j] *= beta;
+    }
+    for (int j0 = 0; j0 < n; j0 += kCols) {
+      const int j1 = std::min(n, j0 + kCols);
+      for (int p0 = 0; p0 < k; p0 += kDepth) {
+        const int p1 = std::min(k, p0 + kDepth);
+        for (int i = i0; i < i1; ++i) {
+          float* ci = c + size_t(i) * ldc;
+          for (int p = p0; p < p1; ++p) {
+            const float aip = alpha * (trans_a ? a[size_t(p) * lda + i] : a[size_t(i) * lda + p]);
+            if (aip == 0.0f) continue;
+            const float* bp = bk + size_t(p) * ldbk;
+            for (int j = j0; j < j1; ++j) ci[j] += aip * bp[j];
+          }
+        }
+      }
+    }
+  });
+}
+
+void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+          const float* b, int ldb, float beta, float* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {  // nothing to multiply: C = beta * C
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) c[size_t(i) * ldc + j] = beta == 0.0f ? 0.0f : beta * c[size_t(i) * ldc + j];
+    return;
+  }
+#if defined(ALEXNET_HAVE_CBLAS)
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+  gemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
+
+std::string blas_name() {
+#if defined(ALEXNET_HAVE_OPENBLAS)
+  return openblas_get_config();
+#else
+  return ALEXNET_BLAS_NAME;
+#endif
+}
+
+int blas_threads() {
+#if defined(ALEXNET_HAVE_OPENBLAS)
+  return openblas_get_num_threads();
+#else
+  return cpu_threads();
+#endif
+}
+
+}  // namespace cpu
+}  // namespace alexnet

@@ -1,0 +1,53 @@
+// What the CUDA backend can see: runtime and driver versions and each device's name,
+// memory and compute capability. With the runtime linked statically this runs on machines
+// with no driver too, and reports why CUDA is unusable there instead of failing to load.
+#include <cuda_runtime.h>
+#include <string>
+#include "backend.h"
+
+namespace alexnet {
+namespace cuda {
+
+Info info() {
+  Info out;
+  out.built = true;
+  out.usable = false;
+  out.runtime_version = 0;
+  out.driver_version = 0;
+  cudaRuntimeGetVersion(&out.runtime_version);
+  cudaDriverGetVersion(&out.driver_version);  // 0 where no driver is installed
+  int count = 0;
+  cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    out.reason = std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
+    cudaGetLastError();  // clear the sticky error so a later call starts clean
+    return out;
+  }
+  if (count == 0) {
+    out.reason = "no CUDA device found";
+    return out;
+  }
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    DeviceInfo d;
+    d.index = i;
+    d.name = prop.name;
+    d.total_memory = prop.totalGlobalMem;
+    d.free_memory = 0;
+    size_t free_bytes = 0, total_bytes = 0;
+    if (cudaSetDevice(i) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess)
+      d.free_memory = free_bytes;
+    d.major = prop.major;
+    d.minor = prop.minor;
+    d.multiprocessors = prop.multiProcessorCount;
+    out.devices.push_back(d);
+  }
+  cudaGetLastError();
+  out.usable = !out.devices.empty();
+  if (!out.usable) out.reason = "no CUDA device answered";
+  return out;
+}
+
+}  // namespace cuda
+}  // namespace alexnet

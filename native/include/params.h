@@ -1,0 +1,68 @@
+// Parameter structs shared by every backend (cpu, cuda, cudnn). Layout is NCHW float32;
+// weights are OIHW with I = input channels per group. The binding fills these from
+// JavaScript objects that lib/ has already validated; the backends trust them.
+#pragma once
+#include <cstdint>
+
+namespace alexnet {
+
+struct ConvParams {
+  int n, c, h, w;              // x:  (N, C, H, W)
+  int k, kh, kw;               // w:  (K, C / groups, KH, KW); b: (K)
+  int stride_h, stride_w;
+  int pad_h, pad_w;            // zero padding on both sides
+  int groups;                  // C and K are both divisible by groups
+  int oh, ow;                  // y:  (N, K, OH, OW), OH = (H + 2 pad_h - KH) / stride_h + 1
+};
+
+struct LrnParams {
+  int n, c, h, w;              // x, y: (N, C, H, W)
+  int size;                    // window of channels: c - size/2 .. c + (size-1)/2, clipped
+  float alpha, beta, k;        // y = x / (k + alpha * sum x_j^2)^beta  (alpha on the sum)
+  int groups;                  // the window never crosses a group of C / groups channels
+};
+
+struct PoolParams {
+  int n, c, h, w;              // x: (N, C, H, W)
+  int kh, kw;                  // window
+  int stride_h, stride_w;
+  int pad_h, pad_w;            // padded cells never win the max
+  int oh, ow;                  // y: (N, C, OH, OW), OH = (H + 2 pad_h - KH) / stride_h + 1
+};
+
+struct LinearParams {
+  int n;                       // x: (N, IN), y: (N, OUT)
+  int in, out;                 // w: (OUT, IN), b: (OUT)
+};
+
+struct DropoutParams {
+  int64_t count;               // x, y, mask: count elements
+  float p;                     // probability of dropping an element
+  uint64_t seed;               // Philox key
+  uint64_t offset;             // Philox stream (a fresh one per call)
+};
+
+struct SoftmaxXentParams {
+  int n, classes;              // logits, probs: (N, CLASSES); labels: (N) int32 in [0, CLASSES)
+};
+
+struct SgdParams {
+  int64_t count;               // w, dw, v: count elements
+  float lr, momentum, weight_decay;
+  // v <- momentum * v - weight_decay * lr * w - lr * dw;  w <- w + v
+};
+
+struct NormalParams {
+  int64_t count;               // out: count elements
+  float mean, std;
+  uint64_t seed, offset;
+};
+
+inline int64_t conv_x_size(const ConvParams& p) { return int64_t(p.n) * p.c * p.h * p.w; }
+inline int64_t conv_w_size(const ConvParams& p) { return int64_t(p.k) * (p.c / p.groups) * p.kh * p.kw; }
+inline int64_t conv_y_size(const ConvParams& p) { return int64_t(p.n) * p.k * p.oh * p.ow; }
+inline int64_t lrn_size(const LrnParams& p) { return int64_t(p.n) * p.c * p.h * p.w; }
+inline int64_t pool_x_size(const PoolParams& p) { return int64_t(p.n) * p.c * p.h * p.w; }
+inline int64_t pool_y_size(const PoolParams& p) { return int64_t(p.n) * p.c * p.oh * p.ow; }
+
+}  // namespace alexnet
