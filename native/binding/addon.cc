@@ -39,6 +39,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object cuda_info = Napi::Object::New(env);
   cuda_info["built"] = ci.built;
   cuda_info["usable"] = ci.usable;
+  cuda_info["ops"] = false;  // the CUDA kernels arrive with the CUDA backend issue
   cuda_info["reason"] = ci.reason;
   cuda_info["runtimeVersion"] = ci.runtime_version;
   cuda_info["driverVersion"] = ci.driver_version;

@@ -1,0 +1,87 @@
+// Loads the native addon (prebuilds/ first, then build/Release) and types its surface.
+// Nothing here validates: lib/ops.ts and lib/tensor.ts do that before calling in.
+import * as path from 'node:path';
+
+export interface NativeBuffer {
+  readonly count: number;
+  readonly device: string;
+  read(): Float32Array;
+  write(values: Float32Array): void;
+  free(): void;
+}
+
+export interface CudaDeviceInfo {
+  index: number;
+  name: string;
+  totalMemory: number;
+  freeMemory: number;
+  computeCapability: string;
+  multiprocessors: number;
+}
+
+export interface NativeInfo {
+  version: string;
+  cpu: { built: true; usable: true; blas: string; blasFound: boolean; blasThreads: number; threads: number; openmp: boolean };
+  cuda: {
+    built: boolean;
+    usable: boolean;
+    ops: boolean;
+    reason: string;
+    runtimeVersion: number;
+    driverVersion: number;
+    devices: CudaDeviceInfo[];
+  };
+  cudnn: { built: boolean; usable: boolean; reason: string };
+}
+
+type Buf = NativeBuffer;
+type Params = Record<string, number | boolean>;
+
+export interface NativeAddon {
+  NativeBuffer: new (kind: 'cpu' | 'cuda', index: number, count: number, zero: boolean) => NativeBuffer;
+  info(): NativeInfo;
+  conv2dForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: Params): void;
+  conv2dBackwardData(dy: Buf, w: Buf, dx: Buf, p: Params): void;
+  conv2dBackwardFilter(x: Buf, dy: Buf, dw: Buf, db: Buf | null, p: Params): void;
+  lrnForward(x: Buf, y: Buf, p: Params): void;
+  lrnBackward(x: Buf, dy: Buf, dx: Buf, p: Params): void;
+  maxpoolForward(x: Buf, y: Buf, p: Params): void;
+  maxpoolBackward(x: Buf, y: Buf, dy: Buf, dx: Buf, p: Params): void;
+  linearForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: Params): void;
+  linearBackwardData(dy: Buf, w: Buf, dx: Buf, p: Params): void;
+  linearBackwardParams(x: Buf, dy: Buf, dw: Buf, db: Buf | null, p: Params): void;
+  reluForward(x: Buf, y: Buf): void;
+  reluBackward(y: Buf, dy: Buf, dx: Buf): void;
+  tanhForward(x: Buf, y: Buf): void;
+  tanhBackward(y: Buf, dy: Buf, dx: Buf): void;
+  dropoutForwardTrain(x: Buf, y: Buf, mask: Buf, p: Params): void;
+  dropoutForwardEval(x: Buf, y: Buf, p: Params): void;
+  dropoutBackward(dy: Buf, mask: Buf, dx: Buf): void;
+  softmaxXentForward(logits: Buf, labels: Int32Array, probs: Buf, p: Params): number;
+  softmaxXentBackward(probs: Buf, labels: Int32Array, dlogits: Buf, p: Params): void;
+  sgdUpdate(w: Buf, dw: Buf, v: Buf, p: Params): void;
+  fillNormal(out: Buf, p: Params): void;
+  fill(out: Buf, value: number): void;
+  copy(src: Buf, dst: Buf): void;
+  gemm(a: Buf, b: Buf, c: Buf, p: Params): void;
+  philox(blockLo: number, blockHi: number, offsetLo: number, offsetHi: number, seedLo: number, seedHi: number): Uint32Array;
+}
+
+let addon: NativeAddon | undefined;
+
+/** The addon, loaded on first use. Throws with a hint when it was never built. */
+export function native(): NativeAddon {
+  if (!addon) {
+    const root = path.join(__dirname, '..');
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      addon = require('node-gyp-build')(root) as NativeAddon;
+    } catch (err) {
+      throw new Error(
+        `alexnet: could not load the native addon from ${root} (${(err as Error).message}). ` +
+          'Run `npm install` (or `npm run build:native`) to build it.',
+      );
+    }
+  }
+  return addon;
+}
