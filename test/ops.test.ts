@@ -1,0 +1,190 @@
+// Every op's forward (and the backward of conv, pooling and linear) against the naive loop
+// references of _reference.ts, on small odd shapes, on every backend present.
+import { ExecutionContext } from 'ava';
+import * as ops from '../lib/ops';
+import { Tensor } from '../lib/tensor';
+import { eachBackend } from './_backends';
+import {
+  compare, ConvCase, convBackwardRef, convOut, convRef, linearRef, LrnCase, lrnRef, maxPoolBackwardRef,
+  maxPoolRef, PoolCase, poolOut, softmaxXentRef, uniform,
+} from './_reference';
+
+function close(t: ExecutionContext, what: string, actual: Tensor | Float32Array, expected: ArrayLike<number>, rtol = 1e-4, atol = 1e-5) {
+  const a = actual instanceof Tensor ? actual.toFloat32Array() : actual;
+  const problem = compare(a, expected, rtol, atol);
+  t.is(problem, null, `${what}: ${problem}`);
+}
+
+const convCases: Array<ConvCase & { name: string }> = [
+  { name: 'batch 1, 3x3, stride 1', n: 1, c: 3, h: 7, w: 9, k: 4, kh: 3, kw: 3, stride: [1, 1], pad: [0, 0], groups: 1 },
+  { name: 'batch 3, stride 2, pad 1, groups 2', n: 3, c: 4, h: 9, w: 8, k: 6, kh: 3, kw: 2, stride: [2, 2], pad: [1, 1], groups: 2 },
+  { name: 'conv1-like 11x11 stride 4', n: 2, c: 3, h: 23, w: 19, k: 4, kh: 11, kw: 11, stride: [4, 4], pad: [0, 0], groups: 1 },
+  { name: 'conv2-like 5x5 pad 2 groups 2', n: 3, c: 4, h: 5, w: 7, k: 4, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2], groups: 2 },
+  { name: 'pointwise 1x1 groups 2', n: 2, c: 4, h: 5, w: 3, k: 6, kh: 1, kw: 1, stride: [1, 1], pad: [0, 0], groups: 2 },
+  { name: 'asymmetric stride and padding', n: 1, c: 2, h: 6, w: 7, k: 3, kh: 3, kw: 4, stride: [2, 1], pad: [1, 0], groups: 1 },
+];
+
+for (const p of convCases) {
+  eachBackend(`conv2d forward and backward match the loop reference (${p.name})`, (t, b) => {
+    const [oh, ow] = convOut(p);
+    const xs = uniform(p.n * p.c * p.h * p.w, 1), ws = uniform(p.k * (p.c / p.groups) * p.kh * p.kw, 2), bs = uniform(p.k, 3);
+    const dys = uniform(p.n * p.k * oh * ow, 4);
+    const x = Tensor.fromArray(xs, [p.n, p.c, p.h, p.w], b.device);
+    const w = Tensor.fromArray(ws, [p.k, p.c / p.groups, p.kh, p.kw], b.device);
+    const bias = Tensor.fromArray(bs, [p.k], b.device);
+    const opts = { stride: p.stride, padding: p.pad, groups: p.groups };
+    const y = ops.conv2d(x, w, bias, opts);
+    t.deepEqual(y.shape, [p.n, p.k, oh, ow]);
+    close(t, 'y', y, convRef(p, xs, ws, bs));
+    close(t, 'y without bias', ops.conv2d(x, w, null, opts), convRef(p, xs, ws, null));
+    const g = ops.conv2dBackward(x, w, Tensor.fromArray(dys, [p.n, p.k, oh, ow], b.device), opts);
+    const ref = convBackwardRef(p, xs, ws, dys);
+    close(t, 'dx', g.dx!, ref.dx);
+    close(t, 'dweight', g.dweight, ref.dw);
+    close(t, 'dbias', g.dbias!, ref.db);
+  });
+}
+
+const lrnCases: Array<LrnCase & { name: string }> = [
+  { name: "paper's n=5, 7 channels", n: 2, c: 7, h: 3, w: 5, size: 5, alpha: 1e-4, beta: 0.75, k: 2, groups: 1 },
+  { name: 'groups 2: the window stops at the column boundary', n: 3, c: 8, h: 4, w: 3, size: 5, alpha: 0.3, beta: 0.75, k: 2, groups: 2 },
+  { name: 'even window 4, strong alpha', n: 1, c: 6, h: 5, w: 5, size: 4, alpha: 0.5, beta: 0.6, k: 1, groups: 1 },
+  { name: 'window wider than the channels', n: 1, c: 3, h: 2, w: 2, size: 9, alpha: 0.2, beta: 0.75, k: 2, groups: 1 },
+  { name: 'more than 256 pixels per plane', n: 2, c: 5, h: 17, w: 19, size: 5, alpha: 0.1, beta: 0.75, k: 2, groups: 1 },
+];
+
+for (const p of lrnCases) {
+  eachBackend(`lrn forward matches the loop reference (${p.name})`, (t, b) => {
+    const xs = uniform(p.n * p.c * p.h * p.w, 5, -3, 3);
+    const x = Tensor.fromArray(xs, [p.n, p.c, p.h, p.w], b.device);
+    close(t, 'y', ops.lrn(x, p), lrnRef(p, xs));
+  });
+}
+
+eachBackend('lrn with alpha on the sum equals PyTorch LocalResponseNorm(size, alpha*size) semantics', (t, b) => {
+  // PyTorch divides by (k + alpha' / size * sum)^beta; with alpha' = alpha * size both agree.
+  const p: LrnCase = { n: 1, c: 6, h: 2, w: 2, size: 5, alpha: 1e-4, beta: 0.75, k: 2, groups: 1 };
+  const xs = uniform(24, 9, -40, 40);
+  const y = ops.lrn(Tensor.fromArray(xs, [1, 6, 2, 2], b.device), p).toFloat32Array();
+  const alphaTorch = p.alpha * p.size;
+  const expected = new Float64Array(24);
+  for (let c = 0; c < 6; c++)
+    for (let i = 0; i < 4; i++) {
+      let sum = 0;
+      for (let j = c - 2; j <= c + 2; j++) if (j >= 0 && j < 6) sum += xs[j * 4 + i] ** 2;
+      expected[c * 4 + i] = xs[c * 4 + i] / (p.k + (alphaTorch / p.size) * sum) ** p.beta;
+    }
+  close(t, 'y', y, expected);
+});
+
+const poolCases: Array<PoolCase & { name: string }> = [
+  { name: 'overlapping 3x3 stride 2, 13x13 -> 6x6', n: 2, c: 3, h: 13, w: 13, kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { name: 'overlapping 3x3 stride 2, odd 7x9', n: 1, c: 2, h: 7, w: 9, kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { name: '2x2 stride 2 on odd 7x7', n: 3, c: 2, h: 7, w: 7, kernel: [2, 2], stride: [2, 2], pad: [0, 0] },
+  { name: '3x3 stride 1 pad 1', n: 1, c: 2, h: 5, w: 6, kernel: [3, 3], stride: [1, 1], pad: [1, 1] },
+  { name: 'non-square window 2x3 stride [1, 2]', n: 2, c: 1, h: 6, w: 9, kernel: [2, 3], stride: [1, 2], pad: [0, 0] },
+];
+
+for (const p of poolCases) {
+  eachBackend(`maxPool2d forward and backward match the loop reference (${p.name})`, (t, b) => {
+    const [oh, ow] = poolOut(p);
+    const xs = uniform(p.n * p.c * p.h * p.w, 6);
+    const dys = uniform(p.n * p.c * oh * ow, 7);
+    const x = Tensor.fromArray(xs, [p.n, p.c, p.h, p.w], b.device);
+    const opts = { kernel: p.kernel, stride: p.stride, padding: p.pad };
+    const y = ops.maxPool2d(x, opts);
+    t.deepEqual(y.shape, [p.n, p.c, oh, ow]);
+    close(t, 'y', y, maxPoolRef(p, xs), 0, 0);
+    const dx = ops.maxPool2dBackward(x, y, Tensor.fromArray(dys, y.shape, b.device), opts);
+    close(t, 'dx', dx, maxPoolBackwardRef(p, xs, dys));
+  });
+}
+
+eachBackend('maxPool2d backward sends a tie to the first maximum only', (t, b) => {
+  const x = Tensor.fromArray([1, 5, 5, 2], [1, 1, 2, 2], b.device);
+  const y = ops.maxPool2d(x, { kernel: 2, stride: 2 });
+  const dx = ops.maxPool2dBackward(x, y, Tensor.fromArray([3], [1, 1, 1, 1], b.device), { kernel: 2, stride: 2 });
+  t.deepEqual(Array.from(dx.toFloat32Array()), [0, 3, 0, 0]);
+});
+
+for (const [n, inF, out] of [[1, 5, 3], [3, 17, 9], [7, 64, 33]]) {
+  eachBackend(`linear forward and backward match the loop reference (${n}x${inF} -> ${out})`, (t, b) => {
+    const xs = uniform(n * inF, 8), ws = uniform(out * inF, 9), bs = uniform(out, 10), dys = uniform(n * out, 11);
+    const x = Tensor.fromArray(xs, [n, inF], b.device), w = Tensor.fromArray(ws, [out, inF], b.device);
+    const y = ops.linear(x, w, Tensor.fromArray(bs, [out], b.device));
+    close(t, 'y', y, linearRef(n, inF, out, xs, ws, bs));
+    const g = ops.linearBackward(x, w, Tensor.fromArray(dys, [n, out], b.device));
+    const dx = new Float64Array(n * inF), dw = new Float64Array(out * inF), db = new Float64Array(out);
+    for (let i = 0; i < n; i++)
+      for (let o = 0; o < out; o++) {
+        db[o] += dys[i * out + o];
+        for (let j = 0; j < inF; j++) {
+          dx[i * inF + j] += dys[i * out + o] * ws[o * inF + j];
+          dw[o * inF + j] += dys[i * out + o] * xs[i * inF + j];
+        }
+      }
+    close(t, 'dx', g.dx!, dx);
+    close(t, 'dweight', g.dweight, dw);
+    close(t, 'dbias', g.dbias!, db);
+  });
+}
+
+eachBackend('relu and tanh forward and backward match their definitions', (t, b) => {
+  const xs = uniform(1000, 12, -3, 3), dys = uniform(1000, 13);
+  const x = Tensor.fromArray(xs, [10, 100], b.device), dy = Tensor.fromArray(dys, [10, 100], b.device);
+  const r = ops.relu(x);
+  close(t, 'relu', r, Array.from(xs, (v) => Math.max(v, 0)), 0, 0);
+  close(t, 'relu backward', ops.reluBackward(r, dy), Array.from(xs, (v, i) => (v > 0 ? dys[i] : 0)), 0, 0);
+  const th = ops.tanh(x);
+  close(t, 'tanh', th, Array.from(xs, Math.tanh), 1e-5, 1e-6);
+  close(t, 'tanh backward', ops.tanhBackward(th, dy), Array.from(xs, (v, i) => dys[i] * (1 - Math.tanh(v) ** 2)), 1e-4, 1e-6);
+});
+
+eachBackend('softmax cross-entropy matches the loop reference, mean over the batch', (t, b) => {
+  const n = 5, classes = 7;
+  const zs = uniform(n * classes, 14, -30, 30);
+  const labels = Int32Array.from([0, 6, 3, 3, 1]);
+  const { loss, probs } = ops.softmaxCrossEntropy(Tensor.fromArray(zs, [n, classes], b.device), labels);
+  const ref = softmaxXentRef(n, classes, zs, labels);
+  t.true(Math.abs(loss - ref.loss) <= 1e-5 * Math.max(1, ref.loss), `loss ${loss} vs ${ref.loss}`);
+  close(t, 'probs', probs, ref.probs, 1e-5, 1e-7);
+  const d = ops.softmaxCrossEntropyBackward(probs, labels, 2);
+  close(t, 'dlogits', d, Array.from(ref.probs, (q, i) => (2 * (q - (labels[Math.floor(i / classes)] === i % classes ? 1 : 0))) / n), 1e-5, 1e-7);
+});
+
+eachBackend('softmax cross-entropy stays finite for huge logits', (t, b) => {
+  const { loss, probs } = ops.softmaxCrossEntropy(Tensor.fromArray([1e30, -1e30, 0, 88, 89, 90], [2, 3], b.device), [1, 2]);
+  t.true(Number.isFinite(loss));
+  t.true(Array.from(probs.toFloat32Array()).every(Number.isFinite));
+});
+
+eachBackend('copy and Tensor.to copy values exactly', (t, b) => {
+  const xs = uniform(37, 15);
+  const x = Tensor.fromArray(xs, [37], b.device);
+  const y = x.to('cpu');
+  t.deepEqual(y.toFloat32Array(), xs);
+  const z = Tensor.zeros([37], b.device);
+  ops.copy(x, z);
+  t.deepEqual(z.toFloat32Array(), xs);
+});
+
+for (const builtin of [false, true]) {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    eachBackend(`gemm (${builtin ? 'built-in blocked' : 'default'}) transA=${ta} transB=${tb} matches loops`, (t, b) => {
+      const m = 37, n = 531, k = 141;  // crosses the built-in GEMM's 16/128/512 blocks
+      const as = uniform(m * k, 16), bs = uniform(k * n, 17), cs = uniform(m * n, 18);
+      const a = Tensor.fromArray(as, ta ? [k, m] : [m, k], b.device);
+      const bb = Tensor.fromArray(bs, tb ? [n, k] : [k, n], b.device);
+      const c = Tensor.fromArray(cs, [m, n], b.device);
+      ops.gemm(a, bb, c, { transA: ta, transB: tb, alpha: 0.5, beta: 2, builtin });
+      const ref = new Float64Array(m * n);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += (ta ? as[p * m + i] : as[i * k + p]) * (tb ? bs[j * k + p] : bs[p * n + j]);
+          ref[i * n + j] = 0.5 * s + 2 * cs[i * n + j];
+        }
+      close(t, 'c', c, ref, 1e-4, 1e-4);
+    });
+  }
+}
