@@ -2,6 +2,7 @@
 // The command line: `node lib/cli.js <command> [flags]`. Each command is one entry in the
 // table below; bad commands and flags print usage and exit non-zero.
 import { backendInfo, formatInfo } from './info';
+import { prepareCommand } from './data/cli';
 
 export interface Command {
   summary: string;
@@ -23,6 +24,7 @@ const commands: Record<string, Command> = {
       return 0;
     },
   },
+  prepare: prepareCommand,
 };
 
 function usage(): string {
