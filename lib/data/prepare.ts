@@ -163,7 +163,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareSummary> 
         progress.tick(chunk.length);
       } else {
         meta = await writeShard(base, chunk, size, split, concurrency, progress);
-        for (const s of meta.skipped) progress.message(`warning: skipped ${s.file}: ${s.reason}`);
+        for (const s of meta.skipped) progress.above(() => log(`warning: skipped ${s.file}: ${s.reason}`));
         shardsWritten++;
         decoded += meta.count;
       }
@@ -229,7 +229,10 @@ async function writeShard(base: string, chunk: Item[], size: number, split: stri
       try {
         results[i] = await decodeImage(chunk[i].input(), size);
       } catch (err) {
-        reasons[i] = (err as Error).message.split('\n')[0] || 'could not be decoded';
+        const input = chunk[i].input();
+        reasons[i] = 'file' in input && fileSize(input.file) === 0
+          ? 'empty file'
+          : (err as Error).message.split('\n')[0] || 'could not be decoded';
       }
       progress.tick();
     }

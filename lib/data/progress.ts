@@ -48,11 +48,12 @@ export class Progress {
     } else if (this.drawn) this.stream.write('\n');
   }
 
-  /** Prints a message above the bar without garbling it. */
-  message(text: string): void {
-    if (this.enabled && this.drawn) this.stream.write(`\r\x1b[K${text}\n`);
-    else this.stream.write(`${text}\n`);
-    if (this.enabled && this.drawn) this.draw(Date.now());
+  /** Runs `print` (which writes whole lines) with the bar cleared, then redraws the bar. */
+  above(print: () => void): void {
+    const bar = this.enabled && this.drawn;
+    if (bar) this.stream.write('\r\x1b[K');
+    print();
+    if (bar) this.draw(Date.now());
   }
 }
 
