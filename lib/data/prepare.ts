@@ -184,9 +184,13 @@ export async function prepare(options: PrepareOptions): Promise<PrepareSummary> 
     splits[split] = { count: labels.length, shards, labels: labelsFile };
   }
 
-  const empty = source.classes.filter((_, i) => perClass[i] === 0);
-  if (empty.length)
-    throw new Error(`prepare: class${empty.length > 1 ? 'es' : ''} ${empty.map((c) => `'${c}'`).join(', ')} of ${options.data} ha${empty.length > 1 ? 've' : 's'} no readable training images`);
+  // A class folder whose files all failed to decode is as wrong as an empty one. (CIFAR and MNIST
+  // classes are fixed by the format, so a small subset of those may lack some.)
+  const empty = source.kind === 'imagenet' ? source.classes.filter((_, i) => perClass[i] === 0) : [];
+  if (empty.length) {
+    const names = empty.slice(0, 10).map((c) => `'${c}'`).join(', ') + (empty.length > 10 ? ` and ${empty.length - 10} more` : '');
+    throw new Error(`prepare: class${empty.length > 1 ? 'es' : ''} ${names} of ${options.data} ha${empty.length > 1 ? 've' : 's'} no readable training images`);
+  }
 
   const { mean, pca } = finishStats(trainStats, size);
   writeAtomic(path.join(out, 'mean.bin'), new Uint8Array(mean.buffer));
