@@ -1,0 +1,256 @@
+// Layers: thin classes over the ops. Each keeps what its backward needs from its forward
+// (references only: the Network owns and frees activations), and sets its parameters'
+// gradients in backward. Shapes are per sample: (C, H, W) for maps, (F) for vectors.
+import * as ops from '../ops';
+import { Tensor } from '../tensor';
+
+export type SampleShape = readonly number[];
+
+export interface Param {
+  /** e.g. 'conv1.weight' */
+  name: string;
+  value: Tensor;
+  grad: Tensor | null;
+}
+
+export interface Context {
+  training: boolean;
+  /** dropout key */
+  seed: number;
+  /** global step: with the layer's index it picks a fresh Philox stream per step */
+  step: number;
+}
+
+export abstract class Layer {
+  constructor(
+    readonly name: string,
+    readonly inputShape: SampleShape,
+    readonly outputShape: SampleShape,
+  ) {}
+
+  params(): Param[] {
+    return [];
+  }
+
+  abstract forward(x: Tensor, ctx: Context): Tensor;
+
+  /** Returns dx (null when inputGrad is false); sets the parameters' gradients. */
+  abstract backward(dy: Tensor, inputGrad: boolean): Tensor | null;
+
+  /** Frees parameters and gradients. */
+  dispose(): void {
+    for (const p of this.params()) {
+      p.value.dispose();
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+}
+
+function setGrad(p: Param, g: Tensor | undefined): void {
+  p.grad?.dispose();
+  p.grad = g ?? null;
+}
+
+function outSize(size: number, kernel: number, stride: number, pad: number): number {
+  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+export class Conv2d extends Layer {
+  readonly weight: Param;
+  readonly bias: Param;
+  private x: Tensor | null = null;
+
+  constructor(
+    name: string,
+    inputShape: SampleShape,
+    readonly options: { out: number; kernel: number; stride: number; padding: number; groups: number },
+    weight: Tensor,
+    bias: Tensor,
+  ) {
+    const [, h, w] = inputShape;
+    const { out, kernel, stride, padding } = options;
+    super(name, inputShape, [out, outSize(h, kernel, stride, padding), outSize(w, kernel, stride, padding)]);
+    this.weight = { name: `${name}.weight`, value: weight, grad: null };
+    this.bias = { name: `${name}.bias`, value: bias, grad: null };
+  }
+
+  override params(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  forward(x: Tensor): Tensor {
+    this.x = x;
+    return ops.conv2d(x, this.weight.value, this.bias.value, this.options);
+  }
+
+  backward(dy: Tensor, inputGrad: boolean): Tensor | null {
+    const g = ops.conv2dBackward(this.x!, this.weight.value, dy, this.options, { inputGrad });
+    setGrad(this.weight, g.dweight);
+    setGrad(this.bias, g.dbias);
+    return g.dx ?? null;
+  }
+}
+
+export class Linear extends Layer {
+  readonly weight: Param;
+  readonly bias: Param;
+  private x: Tensor | null = null;
+
+  constructor(name: string, inputShape: SampleShape, out: number, weight: Tensor, bias: Tensor) {
+    super(name, inputShape, [out]);
+    this.weight = { name: `${name}.weight`, value: weight, grad: null };
+    this.bias = { name: `${name}.bias`, value: bias, grad: null };
+  }
+
+  override params(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  forward(x: Tensor): Tensor {
+    this.x = x;
+    return ops.linear(x, this.weight.value, this.bias.value);
+  }
+
+  backward(dy: Tensor, inputGrad: boolean): Tensor | null {
+    const g = ops.linearBackward(this.x!, this.weight.value, dy, { inputGrad });
+    setGrad(this.weight, g.dweight);
+    setGrad(this.bias, g.dbias);
+    return g.dx ?? null;
+  }
+}
+
+export class Lrn extends Layer {
+  private x: Tensor | null = null;
+
+  constructor(name: string, inputShape: SampleShape, readonly options: ops.LrnOptions) {
+    super(name, inputShape, inputShape);
+  }
+
+  forward(x: Tensor): Tensor {
+    this.x = x;
+    return ops.lrn(x, this.options);
+  }
+
+  backward(dy: Tensor, inputGrad: boolean): Tensor | null {
+    return inputGrad ? ops.lrnBackward(this.x!, dy, this.options) : null;
+  }
+}
+
+export class MaxPool2d extends Layer {
+  private x: Tensor | null = null;
+  private y: Tensor | null = null;
+
+  constructor(name: string, inputShape: SampleShape, readonly options: { kernel: number; stride: number }) {
+    const [c, h, w] = inputShape;
+    super(name, inputShape, [c, outSize(h, options.kernel, options.stride, 0), outSize(w, options.kernel, options.stride, 0)]);
+  }
+
+  forward(x: Tensor): Tensor {
+    this.x = x;
+    this.y = ops.maxPool2d(x, this.options);
+    return this.y;
+  }
+
+  backward(dy: Tensor, inputGrad: boolean): Tensor | null {
+    return inputGrad ? ops.maxPool2dBackward(this.x!, this.y!, dy, this.options) : null;
+  }
+}
+
+export class Activation extends Layer {
+  private y: Tensor | null = null;
+
+  constructor(name: string, inputShape: SampleShape, readonly kind: 'relu' | 'tanh') {
+    super(name, inputShape, inputShape);
+  }
+
+  forward(x: Tensor): Tensor {
+    this.y = this.kind === 'relu' ? ops.relu(x) : ops.tanh(x);
+    return this.y;
+  }
+
+  backward(dy: Tensor, inputGrad: boolean): Tensor | null {
+    if (!inputGrad) return null;
+    return this.kind === 'relu' ? ops.reluBackward(this.y!, dy) : ops.tanhBackward(this.y!, dy);
+  }
+}
+
+export class Dropout extends Layer {
+  private mask: Tensor | null = null;
+
+  /** index: this layer's place among the network's dropout layers (its Philox stream). */
+  constructor(name: string, inputShape: SampleShape, readonly p: number, readonly index: number, readonly streams: number) {
+    super(name, inputShape, inputShape);
+  }
+
+  forward(x: Tensor, ctx: Context): Tensor {
+    this.mask?.dispose();
+    this.mask = null;
+    if (!ctx.training) return ops.dropout(x, { p: this.p, training: false }).y;
+    const { y, mask } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset: ctx.step * this.streams + this.index });
+    this.mask = mask!;
+    return y;
+  }
+
+  backward(dy: Tensor, inputGrad: boolean): Tensor | null {
+    return inputGrad ? ops.dropoutBackward(dy, this.mask!) : null;
+  }
+
+  override dispose(): void {
+    this.mask?.dispose();
+    this.mask = null;
+  }
+}
+
+/** (N, C, H, W) -> (N, C*H*W). Copies, so that its output owns its memory. */
+export class Flatten extends Layer {
+  constructor(name: string, inputShape: SampleShape) {
+    super(name, inputShape, [inputShape.reduce((a, b) => a * b, 1)]);
+  }
+
+  forward(x: Tensor): Tensor {
+    return reshapeCopy(x, [x.shape[0], ...this.outputShape]);
+  }
+
+  backward(dy: Tensor, inputGrad: boolean): Tensor | null {
+    return inputGrad ? reshapeCopy(dy, [dy.shape[0], ...this.inputShape]) : null;
+  }
+}
+
+function reshapeCopy(x: Tensor, shape: readonly number[]): Tensor {
+  const out = Tensor.empty(shape, x.device);
+  const view = out.reshape(x.shape);
+  ops.copy(x, view);
+  view.dispose();
+  return out;
+}
+
+/** Softmax + cross-entropy, mean over the batch: the loss at the top of the network. */
+export class SoftmaxCrossEntropy {
+  private probs: Tensor | null = null;
+  private labels: Int32Array | null = null;
+
+  /** Returns the mean loss and keeps the probabilities (read them with probabilities()). */
+  forward(logits: Tensor, labels: Int32Array): number {
+    this.probs?.dispose();
+    const { loss, probs } = ops.softmaxCrossEntropy(logits, labels);
+    this.probs = probs;
+    this.labels = labels;
+    return loss;
+  }
+
+  probabilities(): Tensor {
+    if (!this.probs) throw new Error('SoftmaxCrossEntropy: forward was not called');
+    return this.probs;
+  }
+
+  backward(): Tensor {
+    if (!this.probs || !this.labels) throw new Error('SoftmaxCrossEntropy: forward was not called');
+    return ops.softmaxCrossEntropyBackward(this.probs, this.labels);
+  }
+
+  dispose(): void {
+    this.probs?.dispose();
+    this.probs = null;
+  }
+}
