@@ -3,8 +3,16 @@
 //
 //   const train = new DataLoader('data/prepared', { split: 'train', batchSize: 128, seed: 1 });
 //   for (let epoch = 0; epoch < 90; epoch++)
-//     for await (const batch of train.epoch(epoch)) step(batchToTensor(batch), batch.labels);
+//     for await (const batch of train.epoch(epoch)) {
+//       const x = batchToTensor(batch);
+//       train.release(batch);
+//       step(x, batch.labels);
+//     }
 //   await train.close();
+//
+// Output buffers are recycled when the caller hands a batch back with release(batch) (after
+// copying it into a Tensor, say): fresh 80 MB buffers cost more in page faults than the
+// augmentation itself. A batch never released is simply garbage-collected.
 //
 // Breaking out of the loop (or throwing inside it) stops the epoch: results still in flight are
 // dropped, and the workers stay ready for the next epoch until close(). Idle workers do not keep
@@ -100,6 +108,11 @@ export class DataLoader {
   private failure: Error | null = null;
   private active = false;
   private localReader: ShardReader | null = null;
+  /** Released full-size output buffers, and every buffer this loader made (to refuse strangers). */
+  private readonly pool: Float32Array[] = [];
+  private readonly own = new WeakSet<ArrayBufferLike>();
+  private readonly pooled = new WeakSet<ArrayBufferLike>();
+  private readonly released = new WeakSet<Batch>();
 
   constructor(source: string | PreparedData, options: LoaderOptions = {}) {
     this.data = typeof source === 'string' ? openPrepared(source) : source;
@@ -165,7 +178,9 @@ export class DataLoader {
       const labels = new Int32Array(indices.length);
       for (let k = 0; k < indices.length; k++) labels[k] = this.labels[indices[k]];
       const n = indices.length * cropsPerImage(this.config.mode);
-      return { images, shape: [n, 3, this.config.crop, this.config.crop], labels, indices, epoch, batch: b };
+      this.own.add(images.buffer);
+      const used = n * 3 * this.config.crop ** 2;
+      return { images: images.length === used ? images : images.subarray(0, used), shape: [n, 3, this.config.crop, this.config.crop], labels, indices, epoch, batch: b };
     };
     try {
       if (this.workerCount === 0) {
@@ -195,6 +210,31 @@ export class DataLoader {
     }
   }
 
+  /** Values in a full batch's images. */
+  private get fullLength(): number {
+    return this.batchSize * cropsPerImage(this.config.mode) * 3 * this.config.crop ** 2;
+  }
+
+  /**
+   * Hands a batch's image buffer back for reuse by a later batch. Call it once the images are
+   * no longer needed (after batchToTensor, which copies them); the batch must not be read after.
+   */
+  release(batch: Batch): void {
+    if (this.released.has(batch)) return;
+    this.released.add(batch);
+    const buffer = batch.images.buffer;
+    if (!this.own.has(buffer) || this.pooled.has(buffer) || buffer.byteLength !== 4 * this.fullLength) return;
+    if (this.pool.length >= this.prefetch + 2) return;
+    this.pooled.add(buffer);
+    this.pool.push(new Float32Array(buffer));
+  }
+
+  private takeBuffer(): Float32Array | null {
+    const b = this.pool.pop() ?? null;
+    if (b) this.pooled.delete(b.buffer);
+    return b;
+  }
+
   /** Stops the workers (waiting for them to exit). Safe to call more than once. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -213,7 +253,7 @@ export class DataLoader {
   private makeLocal(epoch: number, indices: Int32Array): Float32Array {
     if (!this.localReader) this.localReader = new ShardReader(this.data.dir, this.data.index, this.splitIndex);
     const reader = this.localReader;
-    const out = new Float32Array(indices.length * cropsPerImage(this.config.mode) * 3 * this.config.crop ** 2);
+    const out = this.takeBuffer() ?? new Float32Array(this.fullLength);
     fillBatch(this.config, epoch, indices, (i) => reader.read(i), this.data.mean, out);
     return out;
   }
@@ -244,8 +284,11 @@ export class DataLoader {
     return new Promise<Float32Array>((resolve, reject) => {
       this.jobs.set(id, { resolve, reject, worker: slot });
       if (slot.outstanding++ === 0) slot.worker.ref(); // keep the process alive while work is owed
-      const req: WorkerRequest = { id, epoch, indices };
-      slot.worker.postMessage(req, [indices.buffer as ArrayBuffer]);
+      const out = this.takeBuffer();
+      const req: WorkerRequest = { id, epoch, indices, out, length: this.fullLength };
+      const transfer = [indices.buffer as ArrayBuffer];
+      if (out) transfer.push(out.buffer as ArrayBuffer);
+      slot.worker.postMessage(req, transfer);
     });
   }
 

@@ -16,6 +16,10 @@ export interface WorkerRequest {
   id: number;
   epoch: number;
   indices: Int32Array;
+  /** A recycled output buffer (at least as long as the batch needs), or null to allocate one. */
+  out: Float32Array | null;
+  /** The length to allocate when `out` is null (a full batch, so that the buffer can be recycled). */
+  length: number;
 }
 
 export type WorkerReply = { id: number; images: Float32Array } | { id: number; error: string };
@@ -42,11 +46,12 @@ if (parentPort) {
     }
     try {
       const { cfg } = init;
-      const out = new Float32Array(req.indices.length * cropsPerImage(cfg.mode) * 3 * cfg.crop * cfg.crop);
+      const need = req.indices.length * cropsPerImage(cfg.mode) * 3 * cfg.crop * cfg.crop;
+      const out = req.out && req.out.length >= need ? req.out : new Float32Array(Math.max(need, req.length));
       const r = reader;
       fillBatch(cfg, req.epoch, req.indices, (i) => r.read(i), mean, out);
       const reply: WorkerReply = { id: req.id, images: out };
-      port.postMessage(reply, [out.buffer]);
+      port.postMessage(reply, [out.buffer as ArrayBuffer]);
     } catch (err) {
       port.postMessage({ id: req.id, error: (err as Error).message });
     }

@@ -143,3 +143,25 @@ test('openLoaders gives a train and a val loader; batchToTensor makes a float32 
   t.deepEqual(tensor.toFloat32Array(), first.images);
   tensor.dispose();
 });
+
+test('released batches recycle their buffers and the batches stay the same', async (t) => {
+  for (const workers of [0, 2]) {
+    const ref = await collect({ seed: 4, workers: 0, lastBatch: 'keep' }, 2);
+    const loader = new DataLoader(dir, { crop: CROP, batchSize: 4, seed: 4, workers, lastBatch: 'keep', prefetch: 2 });
+    const got: Batch[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for (let round = 0; round < 2; round++) {
+      let k = 0;
+      for await (const b of loader.epoch(2)) {
+        t.deepEqual(b.images, ref[k].images, `workers ${workers} round ${round} batch ${k}`);
+        t.deepEqual(b.shape, ref[k++].shape);
+        buffers.add(b.images.buffer);
+        got.push(b);
+        loader.release(b);
+        loader.release(b); // a second release is ignored
+      }
+    }
+    if (workers === 0) t.true(buffers.size <= 2, `in-thread batches reuse buffers (${buffers.size} distinct)`);
+    await loader.close();
+  }
+});
