@@ -209,3 +209,16 @@ test('the prepare command: usage errors exit 2, bad data exits 1, --synthetic wo
   t.is(data.index.splits.train.count, 20);
   t.is(data.size, 40);
 });
+
+test('ensureSyntheticPrepared generates and prepares once, then finds both again', async (t) => {
+  const { ensureSyntheticPrepared } = await import('../../lib/data/index');
+  const dir = tmpdir('ensure');
+  const opts = { dir, classes: 2, trainPerClass: 3, valPerClass: 1, size: 32, seed: 9 };
+  const first = await ensureSyntheticPrepared(opts);
+  t.is(first.summary.train, 6);
+  t.true(first.summary.shardsWritten > 0);
+  const again = await ensureSyntheticPrepared(opts);
+  t.is(again.prepared, first.prepared);
+  t.deepEqual([again.summary.shardsWritten, again.summary.decoded], [0, 0]);
+  t.is(openPrepared(again.prepared).classes.length, 2);
+});
