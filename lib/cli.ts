@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // The command line: `node lib/cli.js <command> [flags]`. Each command is one entry in the
 // table below; bad commands and flags print usage and exit non-zero.
+import { evalCommand, summaryCommand, trainCommand } from './commands';
+import { FlagError } from './flags';
 import { backendInfo, formatInfo } from './info';
 import { prepareCommand } from './data/cli';
 
 export interface Command {
   summary: string;
   usage: string;
+  /** the flags' help lines, printed by `<command> --help` */
+  help?: string;
   run(argv: string[]): Promise<number> | number;
 }
 
@@ -25,6 +29,9 @@ const commands: Record<string, Command> = {
     },
   },
   prepare: prepareCommand,
+  summary: summaryCommand,
+  train: trainCommand,
+  eval: evalCommand,
 };
 
 function usage(): string {
@@ -44,10 +51,14 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`alexnet: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
+  if (command.help && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(`usage: node lib/cli.js ${command.usage}\n\n${command.summary}\n\n${command.help}`);
+    return 0;
+  }
   try {
     return await command.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof FlagError) {
       console.error(`alexnet ${name}: ${err.message}\nusage: node lib/cli.js ${command.usage}`);
       return 2;
     }

@@ -1,0 +1,227 @@
+// The model and training commands: summary, train, eval. Each flag has a default and help.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Command } from './cli';
+import { DataLoader } from './data/loader';
+import { prepare } from './data/prepare';
+import { generateSynthetic } from './data/synthetic';
+import { readIndex } from './data/format';
+import { FlagError, flagHelp, FlagSpec, FlagValues, parseFlags } from './flags';
+import { backendInfo } from './info';
+import { alexnet, formatSummary, ModelOptions, summarize } from './nn/model';
+import { evaluate, fit, networkFromCheckpoint } from './train';
+
+/** The built-in default: small enough to train in minutes on two CPU cores. */
+export const SMALL = {
+  model: { width: 0.25, crop: 99 } as Partial<ModelOptions>,
+  /** stored image side: the crop is 99/112 of it, as 227 is of 256 */
+  size: 112,
+  trainPerClass: 260,
+  valPerClass: 50,
+  epochs: 10,
+  batchSize: 64,
+  lr: 0.01,
+};
+
+const modelFlags: Record<string, FlagSpec> = {
+  width: { type: 'number', min: 0.01, max: 16, help: "kernel count multiplier (1 = the paper's)" },
+  crop: { type: 'int', min: 1, help: 'input crop side (the paper: 227)' },
+  activation: { type: 'choice', choices: ['relu', 'tanh'], default: 'relu', help: 'nonlinearity' },
+  lrn: { type: 'bool', default: true, help: 'local response normalisation (--no-lrn: off)' },
+  'overlapping-pool': { type: 'bool', default: true, help: '3x3 stride 2 pooling (--no-overlapping-pool: 2x2 stride 2)' },
+  dropout: { type: 'bool', default: true, help: 'dropout 0.5 on fc6 and fc7 (--no-dropout: off)' },
+  columns: { type: 'int', min: 1, max: 2, default: 2, help: 'groups of conv2/4/5 and the LRNs: the paper\'s two columns' },
+};
+
+function modelOptions(f: FlagValues): Partial<ModelOptions> {
+  const o: Partial<ModelOptions> = {
+    activation: f.activation as 'relu' | 'tanh',
+    lrn: f.lrn as boolean,
+    overlappingPool: f['overlapping-pool'] as boolean,
+    dropout: f.dropout as boolean,
+    columns: f.columns as 1 | 2,
+  };
+  if (f.width !== undefined) o.width = f.width as number;
+  if (f.crop !== undefined) o.crop = f.crop as number;
+  return o;
+}
+
+function defaultDevice(): string {
+  const info = backendInfo();
+  return info.cuda.usable && info.cuda.ops ? 'cuda:0' : 'cpu';
+}
+
+function checkDevice(spec: string): string {
+  const info = backendInfo();
+  if (spec === 'cpu') return spec;
+  if (/^cuda(:\d+)?$/.test(spec)) {
+    if (!info.cuda.built) throw new Error(`--device ${spec}: this build has no CUDA backend (${info.cuda.reason})`);
+    if (!info.cuda.usable) throw new Error(`--device ${spec}: CUDA is not usable here: ${info.cuda.reason}`);
+    if (!info.cuda.ops) throw new Error(`--device ${spec}: this build has no CUDA ops yet; use --device cpu`);
+    return spec === 'cuda' ? 'cuda:0' : spec;
+  }
+  throw new FlagError(`--device must be cpu, cuda or cuda:N, not ${JSON.stringify(spec)}`);
+}
+
+export function cacheDir(): string {
+  return process.env.ALEXNET_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'alexnet-native');
+}
+
+/** The synthetic set, generated and prepared once into the cache folder. */
+export async function defaultData(log: (line: string) => void): Promise<string> {
+  const root = path.join(cacheDir(), `synthetic-s0-${SMALL.trainPerClass}x${SMALL.valPerClass}`);
+  const prepared = path.join(root, `prepared-${SMALL.size}`);
+  if (fs.existsSync(path.join(prepared, 'index.json'))) return prepared;
+  log(`generating the synthetic set into ${root} (once)`);
+  await generateSynthetic({ out: path.join(root, 'source'), seed: 0, trainPerClass: SMALL.trainPerClass, valPerClass: SMALL.valPerClass });
+  await prepare({ data: path.join(root, 'source'), out: prepared, size: SMALL.size, log });
+  return prepared;
+}
+
+/** A prepared folder as given, or a raw one prepared next to itself (DIR.prepared-SIZE). */
+async function preparedData(dir: string, size: number, log: (line: string) => void): Promise<string> {
+  if (!fs.existsSync(dir)) throw new Error(`--data: no such folder: ${dir}`);
+  if (fs.existsSync(path.join(dir, 'index.json'))) return dir;
+  const out = `${dir.replace(/\/+$/, '')}.prepared-${size}`;
+  if (fs.existsSync(path.join(out, 'index.json'))) return out;
+  log(`preparing ${dir} into ${out} (once)`);
+  await prepare({ data: dir, out, size, log });
+  return out;
+}
+
+const summaryFlags: Record<string, FlagSpec> = {
+  model: { type: 'choice', choices: ['alexnet'], default: 'alexnet', help: 'the model' },
+  classes: { type: 'int', min: 2, default: 1000, help: 'output classes' },
+  json: { type: 'bool', help: 'print JSON' },
+  ...modelFlags,
+};
+
+export const summaryCommand: Command = {
+  summary: 'each layer\'s output shape and parameter count',
+  usage: 'summary [--model alexnet] [--json] [model flags]',
+  help: flagHelp(summaryFlags),
+  run(argv) {
+    const { flags, positional } = parseFlags('summary', argv, summaryFlags);
+    if (positional.length) throw new FlagError(`summary takes no arguments (got ${positional.join(' ')})`);
+    const config = alexnet({ ...modelOptions(flags), classes: flags.classes as number });
+    if (flags.json) {
+      const { rows, total } = summarize(config);
+      console.log(JSON.stringify({ model: config.name, options: config.options, input: config.input, layers: rows, parameters: total }, null, 2));
+    } else console.log(formatSummary(config));
+    return 0;
+  },
+};
+
+const trainFlags: Record<string, FlagSpec> = {
+  data: { type: 'string', value: 'DIR', help: 'a prepared folder, or raw data to prepare (default: the built-in synthetic set)' },
+  out: { type: 'string', value: 'DIR', default: 'runs/alexnet', help: 'checkpoints and metrics.jsonl' },
+  ...modelFlags,
+  'batch-size': { type: 'int', min: 1, help: 'images per step (default 128; 64 on the built-in set)' },
+  epochs: { type: 'int', min: 1, help: `epochs (default 90; ${SMALL.epochs} on the built-in set)` },
+  lr: { type: 'number', min: 0, help: 'learning rate (default 0.01)' },
+  momentum: { type: 'number', min: 0, max: 0.999, default: 0.9, help: 'momentum' },
+  'weight-decay': { type: 'number', min: 0, default: 0.0005, help: 'weight decay (times the lr, as in the paper)' },
+  schedule: { type: 'choice', choices: ['plateau', 'step', 'fixed'], default: 'plateau', help: "lr schedule: the paper's (/10 on a validation plateau, at most 3 times), a fixed step, or none" },
+  patience: { type: 'int', min: 1, default: 2, help: 'plateau: epochs without improvement before /10' },
+  'step-every': { type: 'int', min: 1, default: 30, help: 'step: epochs between /10' },
+  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to train (default: the GPU when usable, else the CPU)' },
+  seed: { type: 'int', min: 0, default: 1, help: 'seed of initialisation, data order, augmentation and dropout' },
+  resume: { type: 'bool', help: 'continue the run in --out from its last checkpoint' },
+  'ten-crop': { type: 'bool', help: "validate with the paper's 10 crops instead of the centre crop" },
+  workers: { type: 'int', min: 0, help: 'data worker threads (default: CPUs - 1)' },
+  'max-batches': { type: 'int', min: 0, default: 0, help: 'batches per epoch at most (0: all), for quick runs' },
+  size: { type: 'int', min: 1, default: 256, help: 'stored image side when --data must be prepared' },
+  progress: { type: 'bool', help: 'draw the progress bar even when stderr is not a terminal' },
+};
+
+export const trainCommand: Command = {
+  summary: 'train AlexNet (no flags: a small one on the built-in synthetic set, in minutes on a CPU)',
+  usage: 'train [--data DIR] [--out DIR] [--epochs N] [--device cpu|cuda] [--resume] [...]',
+  help: flagHelp(trainFlags),
+  async run(argv) {
+    const { flags, positional } = parseFlags('train', argv, trainFlags);
+    if (positional.length) throw new FlagError(`train takes no arguments (got ${positional.join(' ')})`);
+    const log = (line: string) => console.log(line);
+    const builtIn = flags.data === undefined;
+    const model = { ...(builtIn ? SMALL.model : {}), ...modelOptions(flags) };
+    const data = builtIn ? await defaultData(log) : await preparedData(flags.data as string, flags.size as number, log);
+    const size = readIndex(data).size;
+    model.crop ??= Math.min(227, size);
+    if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
+    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const out = flags.out as string;
+    const controller = new AbortController();
+    const onSigint = () => {
+      if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: stop now
+      log('\nstopping after this batch (Ctrl-C again to quit at once)');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      log(`training ${formatModel(model)} on ${data} (${device}), output in ${out}`);
+      const r = await fit({
+        data, out, model, device, log,
+        batchSize: (flags['batch-size'] as number) ?? (builtIn ? SMALL.batchSize : 128),
+        epochs: (flags.epochs as number) ?? (builtIn ? SMALL.epochs : 90),
+        lr: (flags.lr as number) ?? 0.01,
+        momentum: flags.momentum as number,
+        weightDecay: flags['weight-decay'] as number,
+        schedule: flags.schedule as 'plateau' | 'step' | 'fixed',
+        patience: flags.patience as number,
+        stepEvery: flags['step-every'] as number,
+        seed: flags.seed as number,
+        resume: !!flags.resume,
+        tenCrop: !!flags['ten-crop'],
+        workers: (flags.workers as number) ?? Math.max(1, os.cpus().length - 1),
+        maxBatches: flags['max-batches'] as number,
+        progress: flags.progress ? true : Boolean(process.stderr.isTTY),
+        signal: controller.signal,
+      });
+      const last = r.metrics[r.metrics.length - 1];
+      if (last) log(`validation top-1 accuracy ${(100 * (1 - last.val_top1_error)).toFixed(1)}%, top-5 accuracy ${(100 * (1 - last.val_top5_error)).toFixed(1)}% after epoch ${last.epoch}`);
+      log(`checkpoint: ${r.lastCheckpoint} (best: ${r.bestCheckpoint})\nmetrics: ${r.metricsFile}`);
+      return r.interrupted ? 130 : 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  },
+};
+
+function formatModel(o: Partial<ModelOptions>): string {
+  return `AlexNet (width ${o.width ?? 1}, crop ${o.crop}, ${o.activation}${o.lrn === false ? ', no LRN' : ''}${o.dropout === false ? ', no dropout' : ''}${o.overlappingPool === false ? ', 2x2 pooling' : ''})`;
+}
+
+const evalFlags: Record<string, FlagSpec> = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint written by train (required)' },
+  data: { type: 'string', value: 'DIR', help: 'a prepared folder with a val split (required)' },
+  'ten-crop': { type: 'bool', help: "the paper's 10 crops, softmax averaged" },
+  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+  'batch-size': { type: 'int', min: 1, default: 128, help: 'images per batch' },
+  json: { type: 'bool', help: 'print JSON' },
+};
+
+export const evalCommand: Command = {
+  summary: 'top-1 and top-5 error of a checkpoint on a validation set',
+  usage: 'eval --checkpoint FILE --data DIR [--ten-crop] [--json]',
+  help: flagHelp(evalFlags),
+  async run(argv) {
+    const { flags, positional } = parseFlags('eval', argv, evalFlags);
+    if (positional.length) throw new FlagError(`eval takes no arguments (got ${positional.join(' ')})`);
+    if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
+    if (!flags.data) throw new FlagError('--data DIR is required');
+    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const net = networkFromCheckpoint(flags.checkpoint as string, device);
+    const crop = net.config.options.crop;
+    const loader = new DataLoader(flags.data as string, { split: 'val', mode: flags['ten-crop'] ? 'tencrop' : 'center', crop, batchSize: flags['batch-size'] as number });
+    try {
+      const r = await evaluate(net, loader, device);
+      if (flags.json) console.log(JSON.stringify({ top1_error: r.top1, top5_error: r.top5, images: r.count, ten_crop: !!flags['ten-crop'] }));
+      else console.log(`${r.count} images, ${flags['ten-crop'] ? '10 crops' : 'centre crop'}: top-1 error ${(100 * r.top1).toFixed(2)}%, top-5 error ${(100 * r.top5).toFixed(2)}%`);
+      return 0;
+    } finally {
+      net.dispose();
+      await loader.close();
+    }
+  },
+};
