@@ -1,5 +1,6 @@
 // The batch loader over a prepared folder: determinism, epochs, last batch, workers, shutdown.
 import test from 'ava';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Batch, DataLoader, LoaderOptions, batchToTensor, openLoaders } from '../../lib/data/loader';
@@ -164,4 +165,17 @@ test('released batches recycle their buffers and the batches stay the same', asy
     if (workers === 0) t.true(buffers.size <= 2, `in-thread batches reuse buffers (${buffers.size} distinct)`);
     await loader.close();
   }
+});
+
+test('a process that stops early without close() still exits (idle workers do not hold it)', (t) => {
+  const script = `
+    const { DataLoader } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'data', 'loader.js'))});
+    (async () => {
+      const loader = new DataLoader(${JSON.stringify(dir)}, { crop: ${CROP}, batchSize: 2, workers: 2, prefetch: 6 });
+      for await (const b of loader.epoch(0)) { console.log('got', b.shape[0]); break; }
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000 });
+  t.is(r.signal, null, 'not killed by the timeout');
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), 'got 2');
 });
