@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { Command } from './cli';
 import { DataLoader } from './data/loader';
 import { prepare } from './data/prepare';
-import { generateSynthetic } from './data/synthetic';
+import { ensureSyntheticPrepared } from './data';
 import { readIndex } from './data/format';
 import { FlagError, flagHelp, FlagSpec, FlagValues, parseFlags } from './flags';
 import { backendInfo } from './info';
@@ -14,7 +14,7 @@ import { evaluate, fit, networkFromCheckpoint } from './train';
 
 /** The built-in default: small enough to train in minutes on two CPU cores. */
 export const SMALL = {
-  model: { width: 0.25, crop: 99 } as Partial<ModelOptions>,
+  model: { width: 0.25, crop: 99, init: 'he', inputScale: 1 / 64 } as Partial<ModelOptions>,
   /** stored image side: the crop is 99/112 of it, as 227 is of 256 */
   size: 112,
   trainPerClass: 260,
@@ -32,6 +32,8 @@ const modelFlags: Record<string, FlagSpec> = {
   'overlapping-pool': { type: 'bool', default: true, help: '3x3 stride 2 pooling (--no-overlapping-pool: 2x2 stride 2)' },
   dropout: { type: 'bool', default: true, help: 'dropout 0.5 on fc6 and fc7 (--no-dropout: off)' },
   columns: { type: 'int', min: 1, max: 2, default: 2, help: 'groups of conv2/4/5 and the LRNs: the paper\'s two columns' },
+  init: { type: 'choice', choices: ['paper', 'he'], help: "weights N(0, 0.01) (paper) or N(0, sqrt(2/fan-in)) (he) (default paper; he on the built-in set)" },
+  'input-scale': { type: 'number', min: 1e-6, help: 'multiplies the input pixels, 0..255 minus the mean (default 1; 1/64 on the built-in set)' },
 };
 
 function modelOptions(f: FlagValues): Partial<ModelOptions> {
@@ -44,6 +46,8 @@ function modelOptions(f: FlagValues): Partial<ModelOptions> {
   };
   if (f.width !== undefined) o.width = f.width as number;
   if (f.crop !== undefined) o.crop = f.crop as number;
+  if (f.init !== undefined) o.init = f.init as 'paper' | 'he';
+  if (f['input-scale'] !== undefined) o.inputScale = f['input-scale'] as number;
   return o;
 }
 
@@ -70,12 +74,13 @@ export function cacheDir(): string {
 
 /** The synthetic set, generated and prepared once into the cache folder. */
 export async function defaultData(log: (line: string) => void): Promise<string> {
-  const root = path.join(cacheDir(), `synthetic-s0-${SMALL.trainPerClass}x${SMALL.valPerClass}`);
-  const prepared = path.join(root, `prepared-${SMALL.size}`);
-  if (fs.existsSync(path.join(prepared, 'index.json'))) return prepared;
-  log(`generating the synthetic set into ${root} (once)`);
-  await generateSynthetic({ out: path.join(root, 'source'), seed: 0, trainPerClass: SMALL.trainPerClass, valPerClass: SMALL.valPerClass });
-  await prepare({ data: path.join(root, 'source'), out: prepared, size: SMALL.size, log });
+  const dir = path.join(cacheDir(), `synthetic-s0-${SMALL.trainPerClass}x${SMALL.valPerClass}-${SMALL.size}`);
+  const ready = path.join(dir, 'prepared');
+  if (fs.existsSync(path.join(ready, 'index.json'))) return ready;
+  log(`generating the synthetic set into ${dir} (once)`);
+  const { prepared } = await ensureSyntheticPrepared({
+    dir, seed: 0, trainPerClass: SMALL.trainPerClass, valPerClass: SMALL.valPerClass, size: SMALL.size, log,
+  });
   return prepared;
 }
 
@@ -213,7 +218,9 @@ export const evalCommand: Command = {
     const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
     const net = networkFromCheckpoint(flags.checkpoint as string, device);
     const crop = net.config.options.crop;
-    const loader = new DataLoader(flags.data as string, { split: 'val', mode: flags['ten-crop'] ? 'tencrop' : 'center', crop, batchSize: flags['batch-size'] as number });
+    const loader = new DataLoader(flags.data as string, {
+      split: 'val', mode: flags['ten-crop'] ? 'tencrop' : 'center', crop, scale: net.config.options.inputScale, batchSize: flags['batch-size'] as number,
+    });
     try {
       const r = await evaluate(net, loader, device);
       if (flags.json) console.log(JSON.stringify({ top1_error: r.top1, top5_error: r.top5, images: r.count, ten_crop: !!flags['ten-crop'] }));

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeSafetensors, NamedArray, readSafetensorsFile, writeFileAtomic } from './checkpoint';
+import { readIndex } from './data/format';
 import { Batch, DataLoader } from './data/loader';
 import { alexnet, ModelConfig, ModelOptions, Network } from './nn/model';
 import { SoftmaxCrossEntropy } from './nn/layers';
@@ -121,6 +122,7 @@ export async function evaluate(net: Network, loader: DataLoader, device: string)
       count += batch.labels.length;
       x.dispose();
       logits.dispose();
+      loader.release(batch);
     }
   } finally {
     xent.dispose();
@@ -190,13 +192,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const metricsFile = path.join(opts.out, 'metrics.jsonl');
   fs.mkdirSync(opts.out, { recursive: true });
 
-  const train = new DataLoader(opts.data, {
-    split: 'train', batchSize: opts.batchSize, crop: opts.model.crop, seed: opts.seed, workers: opts.workers,
-  });
-  const val = new DataLoader(opts.data, {
-    split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop: opts.model.crop, workers: opts.workers,
-  });
-  const classes = train.data.index.classes.length;
+  const classes = readIndex(opts.data).classes.length;
   let config = alexnet({ ...opts.model, classes });
   let state: RunState = {
     epoch: 0, batchInEpoch: 0, step: 0, seed: opts.seed, bestValTop1: Infinity,
@@ -214,6 +210,9 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     state = ck.state;
     opts.log(`resuming from ${lastCheckpoint}: epoch ${state.epoch}${state.batchInEpoch ? `, batch ${state.batchInEpoch}` : ''}, step ${state.step}`);
   }
+  const { crop, inputScale: scale } = config.options;
+  const train = new DataLoader(opts.data, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
+  const val = new DataLoader(opts.data, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
   const net = new Network(config, { seed: state.seed, device: opts.device });
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
   if (ck) restore(net, sgd, ck, lastCheckpoint);
@@ -236,6 +235,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
         if (batch.batch < state.batchInEpoch) continue;  // done before the interruption
         dataSeconds += (Date.now() - waitStart) / 1000;
         const loss = trainStep(net, sgd, xent, batch, { device: opts.device, seed: state.seed, step: state.step, lr });
+        train.release(batch);
         if (!Number.isFinite(loss.loss)) {
           throw new Error(`training diverged: the loss is ${loss.loss} at epoch ${epoch + 1}, batch ${batch.batch + 1} ` +
             `(lr ${lr}); the last good checkpoint is ${fs.existsSync(lastCheckpoint) ? lastCheckpoint : 'not written yet'}. Try a lower --lr.`);

@@ -27,10 +27,18 @@ export interface ModelOptions {
   dropout: boolean;
   /** groups in conv2, conv4, conv5 and the LRNs: the paper's two columns on one device */
   columns: 1 | 2;
+  /**
+   * weights N(0, 0.01) as in the paper, or 'he': N(0, sqrt(2 / fan-in)), which small and
+   * narrow variants need to start learning within a few epochs
+   */
+  init: 'paper' | 'he';
+  /** multiplies the input pixels (0..255 minus the mean image); 1 in the paper */
+  inputScale: number;
 }
 
 export const paperOptions: ModelOptions = {
   width: 1, crop: 227, classes: 1000, activation: 'relu', lrn: true, overlappingPool: true, dropout: true, columns: 2,
+  init: 'paper', inputScale: 1,
 };
 
 export interface ModelConfig {
@@ -77,6 +85,9 @@ function checkOptions(o: ModelOptions): ModelOptions {
   if (!Number.isInteger(o.classes) || o.classes < 2) throw new ArgumentError(op, 'classes', 'an integer >= 2', describe(o.classes));
   if (o.activation !== 'relu' && o.activation !== 'tanh') throw new ArgumentError(op, 'activation', "'relu' or 'tanh'", describe(o.activation));
   if (o.columns !== 1 && o.columns !== 2) throw new ArgumentError(op, 'columns', '1 or 2', describe(o.columns));
+  if (o.init !== 'paper' && o.init !== 'he') throw new ArgumentError(op, 'init', "'paper' or 'he'", describe(o.init));
+  if (!(typeof o.inputScale === 'number' && o.inputScale > 0 && Number.isFinite(o.inputScale)))
+    throw new ArgumentError(op, 'inputScale', 'a finite number > 0', describe(o.inputScale));
   return o;
 }
 
@@ -121,8 +132,6 @@ export interface BuildOptions {
   /** initialisation seed */
   seed: number;
   device?: string;
-  /** weights: N(0, std); 0.01 in the paper */
-  initStd?: number;
 }
 
 /** A network built from its config: layers in order, softmax cross-entropy applied by the trainer. */
@@ -133,12 +142,15 @@ export class Network {
   constructor(readonly config: ModelConfig, build: BuildOptions) {
     const shapes = inferShapes(config);
     const device = build.device ?? 'cpu';
-    const std = build.initStd ?? 0.01;
     const dropouts = config.layers.filter((l) => l.type === 'dropout').length;
     let paramIndex = 0;
     let dropoutIndex = 0;
     // each parameter draws from its own Philox stream of the seed
-    const normal = (shape: number[]) => Tensor.randn(shape, { seed: build.seed, offset: paramIndex++, std, device });
+    const normal = (shape: number[]) => {
+      const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+      const std = config.options.init === 'he' ? Math.sqrt(2 / fanIn) : 0.01;
+      return Tensor.randn(shape, { seed: build.seed, offset: paramIndex++, std, device });
+    };
     this.layers = config.layers.map((l, i) => {
       const input = i === 0 ? config.input : shapes[i - 1];
       switch (l.type) {
