@@ -38,6 +38,8 @@ export interface FitOptions {
   progress: boolean;
   /** stop after the current batch, save and return (Ctrl-C) */
   signal?: AbortSignal;
+  /** called after every optimizer step with the number of steps taken */
+  onStep?: (step: number) => void;
   log: (line: string) => void;
 }
 
@@ -242,6 +244,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
         }
         state.step++;
         state.batchInEpoch = batch.batch + 1;
+        opts.onStep?.(state.step);
         sums.loss += loss.loss * batch.labels.length;
         sums.errors += loss.top1Errors;
         sums.images += batch.labels.length;

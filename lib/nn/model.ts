@@ -28,8 +28,9 @@ export interface ModelOptions {
   /** groups in conv2, conv4, conv5 and the LRNs: the paper's two columns on one device */
   columns: 1 | 2;
   /**
-   * weights N(0, 0.01) as in the paper, or 'he': N(0, sqrt(2 / fan-in)), which small and
-   * narrow variants need to start learning within a few epochs
+   * weights N(0, 0.01) and the paper's biases (1 in conv2, conv4, conv5, fc6, fc7), or 'he':
+   * N(0, sqrt(2 / fan-in)) in every layer but the classifier (kept at 0.01) and biases 0,
+   * which small and narrow variants need to start learning within a few epochs
    */
   init: 'paper' | 'he';
   /** multiplies the input pixels (0..255 minus the mean image); 1 in the paper */
@@ -146,18 +147,23 @@ export class Network {
     let paramIndex = 0;
     let dropoutIndex = 0;
     // each parameter draws from its own Philox stream of the seed
-    const normal = (shape: number[]) => {
+    const last = config.layers.length - 1;
+    const normal = (shape: number[], layer: number) => {
       const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-      const std = config.options.init === 'he' ? Math.sqrt(2 / fanIn) : 0.01;
+      // 'he' keeps the classifier at the paper's 0.01 so that the first logits are near 0
+      const std = config.options.init === 'he' && layer !== last ? Math.sqrt(2 / fanIn) : 0.01;
       return Tensor.randn(shape, { seed: build.seed, offset: paramIndex++, std, device });
     };
+    // the paper's biases of 1 keep ReLUs alive under its tiny weights; with 'he' weights they
+    // would add up layer after layer and blow the first logits up, so 'he' starts them at 0
+    const bias = (paper: number) => (config.options.init === 'he' ? 0 : paper);
     this.layers = config.layers.map((l, i) => {
       const input = i === 0 ? config.input : shapes[i - 1];
       switch (l.type) {
         case 'conv':
-          return new Conv2d(l.name, input, l, normal([l.out, input[0] / l.groups, l.kernel, l.kernel]), Tensor.full([l.out], l.biasInit, device));
+          return new Conv2d(l.name, input, l, normal([l.out, input[0] / l.groups, l.kernel, l.kernel], i), Tensor.full([l.out], bias(l.biasInit), device));
         case 'fc':
-          return new Linear(l.name, input, l.out, normal([l.out, input[0]]), Tensor.full([l.out], l.biasInit, device));
+          return new Linear(l.name, input, l.out, normal([l.out, input[0]], i), Tensor.full([l.out], bias(l.biasInit), device));
         case 'lrn':
           return new Lrn(l.name, input, l);
         case 'maxpool':
