@@ -120,7 +120,8 @@ export const summaryCommand: Command = {
 
 const trainFlags: Record<string, FlagSpec> = {
   data: { type: 'string', value: 'DIR', help: 'a prepared folder, or raw data to prepare (default: the built-in synthetic set)' },
-  out: { type: 'string', value: 'DIR', default: 'runs/alexnet', help: 'checkpoints and metrics.jsonl' },
+  out: { type: 'string', value: 'DIR', help: 'checkpoints and metrics.jsonl (default runs/<date>-<time>)' },
+  overwrite: { type: 'bool', help: 'start afresh even if --out already holds a run' },
   ...modelFlags,
   'batch-size': { type: 'int', min: 1, help: 'images per step (default 128; 64 on the built-in set)' },
   epochs: { type: 'int', min: 1, help: `epochs (default 90; ${SMALL.epochs} on the built-in set)` },
@@ -155,7 +156,7 @@ export const trainCommand: Command = {
     model.crop ??= Math.min(227, size);
     if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
     const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
-    const out = flags.out as string;
+    const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
     const controller = new AbortController();
     const onSigint = () => {
       if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: stop now
@@ -177,6 +178,7 @@ export const trainCommand: Command = {
         stepEvery: flags['step-every'] as number,
         seed: flags.seed as number,
         resume: !!flags.resume,
+        overwrite: !!flags.overwrite,
         tenCrop: !!flags['ten-crop'],
         workers: (flags.workers as number) ?? Math.max(1, os.cpus().length - 1),
         maxBatches: flags['max-batches'] as number,

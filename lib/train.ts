@@ -29,6 +29,8 @@ export interface FitOptions {
   device: string;
   seed: number;
   resume: boolean;
+  /** start afresh in an out folder that already holds a run (its checkpoints are replaced) */
+  overwrite?: boolean;
   tenCrop: boolean;
   /** data worker threads (0: in this thread) */
   workers: number;
@@ -203,6 +205,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     partial: { loss: 0, errors: 0, images: 0, seconds: 0, dataSeconds: 0 },
   };
   let ck: Checkpoint | null = null;
+  if (!opts.resume && !opts.overwrite && fs.existsSync(lastCheckpoint))
+    throw new Error(`${opts.out} already holds a run (${lastCheckpoint}): use --resume to continue it, --overwrite to start it again, or another --out`);
   if (opts.resume) {
     if (!fs.existsSync(lastCheckpoint)) throw new Error(`--resume: no checkpoint to resume from at ${lastCheckpoint}`);
     ck = loadCheckpoint(lastCheckpoint);
