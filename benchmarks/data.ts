@@ -1,4 +1,4 @@
-// Data-pipeline throughput: `node lib/data/bench.js [--images 1000] [--side 300..500] [--workers 0,1,2]
+// Data-pipeline throughput: `node benchmarks/data.js [--images 1000] [--side 300..500] [--workers 0,1,2]
 // [--batch 128] [--seconds 8] [--dir .cache/bench-data]`.
 // 1. Writes a synthetic JPEG set whose image sides are drawn from --side (ImageNet photos are
 //    about 400x350), 2. times `prepare` to 256x256 shards (images/s, decoding concurrency),
@@ -7,9 +7,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DataLoader } from './loader';
-import { prepare } from './prepare';
-import { generateSynthetic } from './synthetic';
+import { DataLoader } from '../lib/data/loader';
+import { prepare } from '../lib/data/prepare';
+import { generateSynthetic } from '../lib/data/synthetic';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
