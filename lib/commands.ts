@@ -14,14 +14,17 @@ import { evaluate, fit, networkFromCheckpoint } from './train';
 
 /** The built-in default: small enough to train in minutes on two CPU cores. */
 export const SMALL = {
-  model: { width: 0.25, crop: 99, init: 'he', inputScale: 1 / 64 } as Partial<ModelOptions>,
-  /** stored image side: the crop is 99/112 of it, as 227 is of 256 */
-  size: 112,
+  model: { width: 0.25, crop: 67, init: 'he', inputScale: 1 / 64 } as Partial<ModelOptions>,
+  /** stored image side: the crop is 67/76 of it, as 227 is of 256 */
+  size: 76,
   trainPerClass: 260,
   valPerClass: 50,
-  epochs: 10,
-  batchSize: 64,
+  epochs: 36,
+  batchSize: 32,
   lr: 0.01,
+  /** lr / 10 after epoch 24: a fixed step, so the run's length is known in advance */
+  schedule: 'step' as const,
+  stepEvery: 24,
 };
 
 const modelFlags: Record<string, FlagSpec> = {
@@ -123,14 +126,14 @@ const trainFlags: Record<string, FlagSpec> = {
   out: { type: 'string', value: 'DIR', help: 'checkpoints and metrics.jsonl (default runs/<date>-<time>)' },
   overwrite: { type: 'bool', help: 'start afresh even if --out already holds a run' },
   ...modelFlags,
-  'batch-size': { type: 'int', min: 1, help: 'images per step (default 128; 64 on the built-in set)' },
+  'batch-size': { type: 'int', min: 1, help: `images per step (default 128; ${SMALL.batchSize} on the built-in set)` },
   epochs: { type: 'int', min: 1, help: `epochs (default 90; ${SMALL.epochs} on the built-in set)` },
   lr: { type: 'number', min: 0, help: 'learning rate (default 0.01)' },
   momentum: { type: 'number', min: 0, max: 0.999, default: 0.9, help: 'momentum' },
   'weight-decay': { type: 'number', min: 0, default: 0.0005, help: 'weight decay (times the lr, as in the paper)' },
-  schedule: { type: 'choice', choices: ['plateau', 'step', 'fixed'], default: 'plateau', help: "lr schedule: the paper's (/10 on a validation plateau, at most 3 times), a fixed step, or none" },
+  schedule: { type: 'choice', choices: ['plateau', 'step', 'fixed'], help: "lr schedule: the paper's (/10 on a validation plateau, at most 3 times), a fixed step, or none (default plateau; step on the built-in set)" },
   patience: { type: 'int', min: 1, default: 2, help: 'plateau: epochs without improvement before /10' },
-  'step-every': { type: 'int', min: 1, default: 30, help: 'step: epochs between /10' },
+  'step-every': { type: 'int', min: 1, help: `step: epochs between /10 (default 30; ${SMALL.stepEvery} on the built-in set)` },
   device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to train (default: the GPU when usable, else the CPU)' },
   seed: { type: 'int', min: 0, default: 1, help: 'seed of initialisation, data order, augmentation and dropout' },
   resume: { type: 'bool', help: 'continue the run in --out from its last checkpoint' },
@@ -173,9 +176,9 @@ export const trainCommand: Command = {
         lr: (flags.lr as number) ?? 0.01,
         momentum: flags.momentum as number,
         weightDecay: flags['weight-decay'] as number,
-        schedule: flags.schedule as 'plateau' | 'step' | 'fixed',
+        schedule: (flags.schedule as 'plateau' | 'step' | 'fixed') ?? (builtIn ? SMALL.schedule : 'plateau'),
         patience: flags.patience as number,
-        stepEvery: flags['step-every'] as number,
+        stepEvery: (flags['step-every'] as number) ?? (builtIn ? SMALL.stepEvery : 30),
         seed: flags.seed as number,
         resume: !!flags.resume,
         overwrite: !!flags.overwrite,

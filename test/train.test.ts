@@ -133,7 +133,7 @@ test('the default train run, shortened through its flags, makes its data once, t
   const r = spawnSync(process.execPath, [cli, 'train', '--epochs', '1', '--max-batches', '3'], { encoding: 'utf8', env, cwd });
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /generating the synthetic set into /);
-  t.regex(r.stdout, /training AlexNet \(width 0\.25, crop 99, relu\)/);
+  t.regex(r.stdout, /training AlexNet \(width 0\.25, crop 67, relu\)/);
   t.regex(r.stdout, /validation top-1 accuracy \d+\.\d%, top-5 accuracy \d+\.\d% after epoch 1/);
   const ck = /checkpoint: (\S+last\.safetensors)/.exec(r.stdout);
   t.truthy(ck, r.stdout);
