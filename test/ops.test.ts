@@ -22,6 +22,8 @@ const convCases: Array<ConvCase & { name: string }> = [
   { name: 'conv2-like 5x5 pad 2 groups 2', n: 3, c: 4, h: 5, w: 7, k: 4, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2], groups: 2 },
   { name: 'pointwise 1x1 groups 2', n: 2, c: 4, h: 5, w: 3, k: 6, kh: 1, kw: 1, stride: [1, 1], pad: [0, 0], groups: 2 },
   { name: 'asymmetric stride and padding', n: 1, c: 2, h: 6, w: 7, k: 3, kh: 3, kw: 4, stride: [2, 1], pad: [1, 0], groups: 1 },
+  // 363 x 3025 im2col floats per image: the CPU backend takes these 9 images in two chunks
+  { name: 'conv1 at 227x227, batch 9 (several im2col chunks)', n: 9, c: 3, h: 227, w: 227, k: 4, kh: 11, kw: 11, stride: [4, 4], pad: [0, 0], groups: 1 },
 ];
 
 for (const p of convCases) {
@@ -40,8 +42,10 @@ for (const p of convCases) {
     const g = ops.conv2dBackward(x, w, Tensor.fromArray(dys, [p.n, p.k, oh, ow], b.device), opts);
     const ref = convBackwardRef(p, xs, ws, dys);
     close(t, 'dx', g.dx!, ref.dx);
-    close(t, 'dweight', g.dweight, ref.dw);
-    close(t, 'dbias', g.dbias!, ref.db);
+    // dweight and dbias sum N*OH*OW products in float32: the error grows with that count
+    const reduction = p.n * oh * ow;
+    close(t, 'dweight', g.dweight, ref.dw, 1e-4, Math.max(1e-5, 1e-7 * reduction));
+    close(t, 'dbias', g.dbias!, ref.db, 1e-4, Math.max(1e-5, 1e-7 * reduction));
   });
 }
 

@@ -1,10 +1,12 @@
-// Convolution with stride, zero padding and groups, through im2col + GEMM, one image at a
-// time (the GEMM is the BLAS's, threaded by it; im2col / col2im are threaded here).
+// Convolution with stride, zero padding and groups, through im2col + GEMM. Images are taken
+// in chunks so that each GEMM is large: for a chunk of B images and group g,
+//   col_g (C/G*KH*KW, B*OH*OW)  = im2col of the B images' channels of g (image i in columns
+//                                 i*OH*OW .. (i+1)*OH*OW - 1)
+//   Y     (K/G, B*OH*OW)        = w_g (K/G, C/G*KH*KW) * col_g, then scattered into y
+//   col_g                       = w_g^T * DY (DY gathered from dy like Y), col2im into dx
+//   dw_g (K/G, C/G*KH*KW)      += DY * col_g^T;  db = sum over n, oh, ow of dy
+// The GEMMs are the BLAS's (threaded by it); im2col, col2im and the scatters are threaded here.
 //   x: (N, C, H, W)   w: (K, C/G, KH, KW)   b: (K)   y: (N, K, OH, OW)
-// For image n and group g: col_g (C/G*KH*KW, OH*OW) = im2col(x_n, channels of g), and
-//   y_ng (K/G, OH*OW)  = w_g (K/G, C/G*KH*KW) * col_g
-//   col_g              = w_g^T * dy_ng,  dx_n += col2im(col_g)
-//   dw_g              += dy_ng * col_g^T, db = sum over n, oh, ow of dy
 #include <algorithm>
 #include <vector>
 #include "backend.h"
@@ -14,17 +16,40 @@ namespace alexnet {
 namespace cpu {
 namespace {
 
-// x_c: (C/G, H, W) for one image and one group -> col: (C/G*KH*KW, OH*OW)
-void im2col(const ConvParams& p, const float* x_c, float* col) {
-  const int cg = p.c / p.groups, plane = p.oh * p.ow;
-  parallel_for(int64_t(cg) * p.kh * p.kw, [&](int64_t row) {
-    const int kx = int(row % p.kw), ky = int((row / p.kw) % p.kh), ci = int(row / (p.kw * p.kh));
-    const float* xc = x_c + size_t(ci) * p.h * p.w;
-    float* out = col + size_t(row) * plane;
+// Floats of im2col buffer per chunk: large enough for big GEMMs, small enough for caches of
+// memory (AlexNet conv1 at batch 128 would need 140 M floats for the whole batch).
+constexpr int64_t kColBudget = int64_t(8) << 20;
+
+struct Geometry {
+  int cg, kg, rows, plane, chunk;
+};
+
+Geometry geometry(const ConvParams& p) {
+  Geometry g;
+  g.cg = p.c / p.groups;
+  g.kg = p.k / p.groups;
+  g.rows = g.cg * p.kh * p.kw;
+  g.plane = p.oh * p.ow;
+  g.chunk = int(std::max<int64_t>(1, std::min<int64_t>(p.n, kColBudget / (int64_t(g.rows) * g.plane))));
+  return g;
+}
+
+// Images n0 .. n0+b-1, channels of group `group` -> col (rows, b*plane).
+void im2col(const ConvParams& p, const Geometry& g, const float* x, int n0, int b, int group, float* col) {
+  const int64_t width = int64_t(b) * g.plane;
+  parallel_for(int64_t(g.rows) * b, [&](int64_t task) {
+    const int i = int(task % b);
+    const int row = int(task / b);
+    const int kx = row % p.kw, ky = (row / p.kw) % p.kh, ci = row / (p.kw * p.kh);
+    const float* xc = x + ((size_t(n0 + i) * p.c + size_t(group) * g.cg + ci) * p.h) * p.w;
+    float* out = col + size_t(row) * width + size_t(i) * g.plane;
     for (int oy = 0; oy < p.oh; ++oy) {
       const int iy = oy * p.stride_h - p.pad_h + ky;
       float* o = out + size_t(oy) * p.ow;
-      if (iy < 0 || iy >= p.h) { std::fill(o, o + p.ow, 0.0f); continue; }
+      if (iy < 0 || iy >= p.h) {
+        std::fill(o, o + p.ow, 0.0f);
+        continue;
+      }
       const float* xr = xc + size_t(iy) * p.w;
       for (int ox = 0; ox < p.ow; ++ox) {
         const int ix = ox * p.stride_w - p.pad_w + kx;
@@ -34,15 +59,16 @@ void im2col(const ConvParams& p, const float* x_c, float* col) {
   }, 4);
 }
 
-// col: (C/G*KH*KW, OH*OW) -> dx_c: (C/G, H, W), accumulated. One thread per input channel,
-// so no two threads touch the same element of dx.
-void col2im(const ConvParams& p, const float* col, float* dx_c) {
-  const int cg = p.c / p.groups, plane = p.oh * p.ow;
-  parallel_for(cg, [&](int64_t ci) {
-    float* dxc = dx_c + size_t(ci) * p.h * p.w;
+// col (rows, b*plane) -> dx of images n0 .. n0+b-1, group `group`, accumulated. One task per
+// (image, input channel): no two tasks touch the same element of dx.
+void col2im(const ConvParams& p, const Geometry& g, const float* col, int n0, int b, int group, float* dx) {
+  const int64_t width = int64_t(b) * g.plane;
+  parallel_for(int64_t(b) * g.cg, [&](int64_t task) {
+    const int i = int(task / g.cg), ci = int(task % g.cg);
+    float* dxc = dx + ((size_t(n0 + i) * p.c + size_t(group) * g.cg + ci) * p.h) * p.w;
     for (int ky = 0; ky < p.kh; ++ky)
       for (int kx = 0; kx < p.kw; ++kx) {
-        const float* in = col + ((size_t(ci) * p.kh + ky) * p.kw + kx) * plane;
+        const float* in = col + ((size_t(ci) * p.kh + ky) * p.kw + kx) * width + size_t(i) * g.plane;
         for (int oy = 0; oy < p.oh; ++oy) {
           const int iy = oy * p.stride_h - p.pad_h + ky;
           if (iy < 0 || iy >= p.h) continue;
@@ -57,74 +83,86 @@ void col2im(const ConvParams& p, const float* col, float* dx_c) {
   });
 }
 
-// A 1x1 convolution with stride 1 and no padding needs no im2col: col_g is x_ng itself.
-bool is_pointwise(const ConvParams& p) {
-  return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+// Between y's layout (N, K, plane) and a chunk's GEMM layout (K/G, b*plane) for one group.
+void scatter(const ConvParams& p, const Geometry& g, const float* chunk, int n0, int b, int group, float* y) {
+  parallel_for(int64_t(b) * g.kg, [&](int64_t task) {
+    const int i = int(task / g.kg), k = int(task % g.kg);
+    std::copy_n(chunk + (size_t(k) * b + i) * g.plane, g.plane, y + (size_t(n0 + i) * p.k + size_t(group) * g.kg + k) * g.plane);
+  });
 }
+
+void gather(const ConvParams& p, const Geometry& g, const float* y, int n0, int b, int group, float* chunk) {
+  parallel_for(int64_t(b) * g.kg, [&](int64_t task) {
+    const int i = int(task / g.kg), k = int(task % g.kg);
+    std::copy_n(y + (size_t(n0 + i) * p.k + size_t(group) * g.kg + k) * g.plane, g.plane, chunk + (size_t(k) * b + i) * g.plane);
+  });
+}
+
+// Scratch buffers from the backend's cached allocator, freed on scope exit.
+struct Scratch {
+  float* data;
+  explicit Scratch(size_t count) : data(alloc(count)) {}
+  ~Scratch() { release(data); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
 
 }  // namespace
 
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
-  const int cg = p.c / p.groups, kg = p.k / p.groups;
-  const int rows = cg * p.kh * p.kw, plane = p.oh * p.ow;
-  const bool pointwise = is_pointwise(p);
-  std::vector<float> col(pointwise ? 0 : size_t(rows) * plane);
-  for (int n = 0; n < p.n; ++n)
-    for (int g = 0; g < p.groups; ++g) {
-      const float* xg = x + (size_t(n) * p.c + size_t(g) * cg) * p.h * p.w;
-      if (!pointwise) im2col(p, xg, col.data());
-      const float* cols = pointwise ? xg : col.data();
-      float* yg = y + (size_t(n) * p.k + size_t(g) * kg) * plane;
-      gemm(false, false, kg, plane, rows, 1.0f, w + size_t(g) * kg * rows, rows, cols, plane, 0.0f, yg, plane);
+  const Geometry g = geometry(p);
+  Scratch col(size_t(g.rows) * g.chunk * g.plane), out(size_t(g.kg) * g.chunk * g.plane);
+  for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
+    const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
+    for (int group = 0; group < p.groups; ++group) {
+      im2col(p, g, x, n0, nb, group, col.data);
+      gemm(false, false, g.kg, width, g.rows, 1.0f, w + size_t(group) * g.kg * g.rows, g.rows, col.data, width, 0.0f, out.data, width);
+      scatter(p, g, out.data, n0, nb, group, y);
     }
+  }
   if (b) {
     parallel_for(int64_t(p.n) * p.k, [&](int64_t nk) {
       const float bias = b[nk % p.k];
-      float* yp = y + size_t(nk) * plane;
-      for (int i = 0; i < plane; ++i) yp[i] += bias;
+      float* yp = y + size_t(nk) * g.plane;
+      for (int i = 0; i < g.plane; ++i) yp[i] += bias;
     });
   }
 }
 
 void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx) {
-  const int cg = p.c / p.groups, kg = p.k / p.groups;
-  const int rows = cg * p.kh * p.kw, plane = p.oh * p.ow;
-  const bool pointwise = is_pointwise(p);
-  std::vector<float> col(pointwise ? 0 : size_t(rows) * plane);
-  if (!pointwise) fill(conv_x_size(p), 0.0f, dx);
-  for (int n = 0; n < p.n; ++n)
-    for (int g = 0; g < p.groups; ++g) {
-      const float* dyg = dy + (size_t(n) * p.k + size_t(g) * kg) * plane;
-      float* dxg = dx + (size_t(n) * p.c + size_t(g) * cg) * p.h * p.w;
-      // col_g (rows, plane) = w_g^T (rows, K/G) * dy_ng (K/G, plane)
-      float* cols = pointwise ? dxg : col.data();
-      gemm(true, false, rows, plane, kg, 1.0f, w + size_t(g) * kg * rows, rows, dyg, plane, 0.0f, cols, plane);
-      if (!pointwise) col2im(p, col.data(), dxg);
+  const Geometry g = geometry(p);
+  Scratch col(size_t(g.rows) * g.chunk * g.plane), d(size_t(g.kg) * g.chunk * g.plane);
+  fill(conv_x_size(p), 0.0f, dx);
+  for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
+    const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
+    for (int group = 0; group < p.groups; ++group) {
+      gather(p, g, dy, n0, nb, group, d.data);
+      // col (rows, width) = w_g^T (rows, K/G) * DY (K/G, width)
+      gemm(true, false, g.rows, width, g.kg, 1.0f, w + size_t(group) * g.kg * g.rows, g.rows, d.data, width, 0.0f, col.data, width);
+      col2im(p, g, col.data, n0, nb, group, dx);
     }
+  }
 }
 
 void conv2d_backward_filter(const ConvParams& p, const float* x, const float* dy, float* dw, float* db) {
-  const int cg = p.c / p.groups, kg = p.k / p.groups;
-  const int rows = cg * p.kh * p.kw, plane = p.oh * p.ow;
-  const bool pointwise = is_pointwise(p);
-  std::vector<float> col(pointwise ? 0 : size_t(rows) * plane);
-  for (int n = 0; n < p.n; ++n)
-    for (int g = 0; g < p.groups; ++g) {
-      const float* xg = x + (size_t(n) * p.c + size_t(g) * cg) * p.h * p.w;
-      if (!pointwise) im2col(p, xg, col.data());
-      const float* cols = pointwise ? xg : col.data();
-      const float* dyg = dy + (size_t(n) * p.k + size_t(g) * kg) * plane;
-      // dw_g (K/G, rows) += dy_ng (K/G, plane) * col_g^T (plane, rows)
-      gemm(false, true, kg, rows, plane, 1.0f, dyg, plane, cols, plane, n == 0 ? 0.0f : 1.0f,
-           dw + size_t(g) * kg * rows, rows);
+  const Geometry g = geometry(p);
+  Scratch col(size_t(g.rows) * g.chunk * g.plane), d(size_t(g.kg) * g.chunk * g.plane);
+  for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
+    const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
+    for (int group = 0; group < p.groups; ++group) {
+      im2col(p, g, x, n0, nb, group, col.data);
+      gather(p, g, dy, n0, nb, group, d.data);
+      // dw_g (K/G, rows) (+)= DY (K/G, width) * col^T (width, rows)
+      gemm(false, true, g.kg, g.rows, width, 1.0f, d.data, width, col.data, width, n0 == 0 ? 0.0f : 1.0f,
+           dw + size_t(group) * g.kg * g.rows, g.rows);
     }
-  if (p.n == 0) fill(conv_w_size(p), 0.0f, dw);
+  }
   if (db) {
     parallel_for(p.k, [&](int64_t k) {
       double sum = 0.0;
       for (int n = 0; n < p.n; ++n) {
-        const float* d = dy + (size_t(n) * p.k + size_t(k)) * plane;
-        for (int i = 0; i < plane; ++i) sum += d[i];
+        const float* d = dy + (size_t(n) * p.k + size_t(k)) * g.plane;
+        for (int i = 0; i < g.plane; ++i) sum += d[i];
       }
       db[k] = float(sum);
     });

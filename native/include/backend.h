@@ -11,9 +11,11 @@
 namespace alexnet {
 namespace cpu {
 
-// memory.cc: 64-byte aligned host buffers.
+// memory.cc: 64-byte aligned host buffers, recycled through a bounded cache of freed ones.
 float* alloc(size_t count);
 void release(float* data);
+size_t cached_bytes();
+void release_cached();  // frees every cached buffer
 
 // gemm.cc: row-major C = alpha * op(A) * op(B) + beta * C, op(A): (M, K), op(B): (K, N).
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
