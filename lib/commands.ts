@@ -17,14 +17,14 @@ export const SMALL = {
   model: { width: 0.25, crop: 67, init: 'he', inputScale: 1 / 64 } as Partial<ModelOptions>,
   /** stored image side: the crop is 67/76 of it, as 227 is of 256 */
   size: 76,
-  trainPerClass: 260,
+  trainPerClass: 600,
   valPerClass: 50,
-  epochs: 36,
+  epochs: 30,
   batchSize: 32,
   lr: 0.01,
-  /** lr / 10 after epoch 24: a fixed step, so the run's length is known in advance */
+  /** lr / 10 after epoch 20: a fixed step, so the run's length is known in advance */
   schedule: 'step' as const,
-  stepEvery: 24,
+  stepEvery: 20,
 };
 
 const modelFlags: Record<string, FlagSpec> = {
