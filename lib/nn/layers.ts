@@ -56,11 +56,30 @@ function outSize(size: number, kernel: number, stride: number, pad: number): num
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
 }
 
-export class Conv2d extends Layer {
+/** A layer with a weight and a bias, whose backward sets both gradients. */
+abstract class WeightedLayer extends Layer {
   readonly weight: Param;
   readonly bias: Param;
-  private x: Tensor | null = null;
+  protected x: Tensor | null = null;
 
+  constructor(name: string, inputShape: SampleShape, outputShape: SampleShape, weight: Tensor, bias: Tensor) {
+    super(name, inputShape, outputShape);
+    this.weight = { name: `${name}.weight`, value: weight, grad: null };
+    this.bias = { name: `${name}.bias`, value: bias, grad: null };
+  }
+
+  override params(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  protected setGrads(g: { dx?: Tensor; dweight: Tensor; dbias?: Tensor }): Tensor | null {
+    setGrad(this.weight, g.dweight);
+    setGrad(this.bias, g.dbias);
+    return g.dx ?? null;
+  }
+}
+
+export class Conv2d extends WeightedLayer {
   constructor(
     name: string,
     inputShape: SampleShape,
@@ -70,13 +89,7 @@ export class Conv2d extends Layer {
   ) {
     const [, h, w] = inputShape;
     const { out, kernel, stride, padding } = options;
-    super(name, inputShape, [out, outSize(h, kernel, stride, padding), outSize(w, kernel, stride, padding)]);
-    this.weight = { name: `${name}.weight`, value: weight, grad: null };
-    this.bias = { name: `${name}.bias`, value: bias, grad: null };
-  }
-
-  override params(): Param[] {
-    return [this.weight, this.bias];
+    super(name, inputShape, [out, outSize(h, kernel, stride, padding), outSize(w, kernel, stride, padding)], weight, bias);
   }
 
   forward(x: Tensor): Tensor {
@@ -85,26 +98,13 @@ export class Conv2d extends Layer {
   }
 
   backward(dy: Tensor, inputGrad: boolean): Tensor | null {
-    const g = ops.conv2dBackward(this.x!, this.weight.value, dy, this.options, { inputGrad });
-    setGrad(this.weight, g.dweight);
-    setGrad(this.bias, g.dbias);
-    return g.dx ?? null;
+    return this.setGrads(ops.conv2dBackward(this.x!, this.weight.value, dy, this.options, { inputGrad }));
   }
 }
 
-export class Linear extends Layer {
-  readonly weight: Param;
-  readonly bias: Param;
-  private x: Tensor | null = null;
-
+export class Linear extends WeightedLayer {
   constructor(name: string, inputShape: SampleShape, out: number, weight: Tensor, bias: Tensor) {
-    super(name, inputShape, [out]);
-    this.weight = { name: `${name}.weight`, value: weight, grad: null };
-    this.bias = { name: `${name}.bias`, value: bias, grad: null };
-  }
-
-  override params(): Param[] {
-    return [this.weight, this.bias];
+    super(name, inputShape, [out], weight, bias);
   }
 
   forward(x: Tensor): Tensor {
@@ -113,10 +113,7 @@ export class Linear extends Layer {
   }
 
   backward(dy: Tensor, inputGrad: boolean): Tensor | null {
-    const g = ops.linearBackward(this.x!, this.weight.value, dy, { inputGrad });
-    setGrad(this.weight, g.dweight);
-    setGrad(this.bias, g.dbias);
-    return g.dx ?? null;
+    return this.setGrads(ops.linearBackward(this.x!, this.weight.value, dy, { inputGrad }));
   }
 }
 
