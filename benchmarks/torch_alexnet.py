@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""The baseline for benchmarks/step.ts: the same AlexNet in PyTorch on the CPU (227 input,
+groups 2 in conv2/4/5, cross-map LRN within each group with PyTorch's alpha = 5 x the
+paper's, 60,965,224 parameters). Times a training step (forward, loss, backward, SGD) and
+inference at a batch size, each layer forward and backward, and peak resident memory.
+
+    python3 benchmarks/torch_alexnet.py [--batch 128] [--repeats 3] [--threads 2] [--json FILE]
+"""
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+
+
+class GroupedLRN(nn.Module):
+    """LocalResponseNorm whose window never crosses a group boundary (the paper's columns)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+        # the paper's alpha = 1e-4 applies to the sum; PyTorch divides alpha by the size
+        self.lrn = nn.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0)
+
+    def forward(self, x):
+        return torch.cat([self.lrn(part) for part in x.chunk(self.groups, dim=1)], dim=1)
+
+
+def alexnet():
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(), GroupedLRN(2), nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), GroupedLRN(2), nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(),
+        nn.Linear(9216, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 1000),
+    )
+
+
+NAMES = {0: 'conv1', 2: 'lrn1', 3: 'pool1', 4: 'conv2', 6: 'lrn2', 7: 'pool2', 8: 'conv3', 10: 'conv4',
+         12: 'conv5', 14: 'pool5', 16: 'fc6', 19: 'fc7', 22: 'fc8'}
+
+
+def median_ms(f, repeats):
+    f()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--batch', type=int, default=128)
+    ap.add_argument('--repeats', type=int, default=3)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--layers', action='store_true', help='also time each layer forward and backward')
+    ap.add_argument('--json')
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    model = alexnet()
+    params = sum(p.numel() for p in model.parameters())
+    assert params == 60_965_224, params
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=0.0005)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.randn(args.batch, 3, 227, 227) * 50
+    y = torch.arange(args.batch) % 1000
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    model.train()
+    train_ms = median_ms(train_step, args.repeats)
+    model.eval()
+    with torch.no_grad():
+        infer_ms = median_ms(lambda: model(x), args.repeats)
+
+    layers = []
+    if args.layers:
+        h = x
+        for i, m in enumerate(model):
+            inp = h.detach().requires_grad_(True)
+            out = m(inp)
+            if i in NAMES:
+                fwd = median_ms(lambda: m(inp), args.repeats)
+                g = torch.randn_like(out)
+                bwd = median_ms(lambda: torch.autograd.grad(m(inp), [inp] + list(m.parameters()), g), args.repeats) - fwd
+                layers.append({'layer': NAMES[i], 'forward_ms': fwd, 'backward_ms': bwd})
+            h = out.detach()
+
+    result = {
+        'system': 'pytorch', 'version': torch.__version__, 'threads': torch.get_num_threads(), 'batch': args.batch,
+        'repeats': args.repeats, 'parameters': params, 'mkldnn': torch.backends.mkldnn.is_available(),
+        'train_ms': train_ms, 'train_images_per_s': args.batch * 1000 / train_ms,
+        'infer_ms': infer_ms, 'infer_images_per_s': args.batch * 1000 / infer_ms,
+        'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'layers': layers,
+    }
+    print(f"pytorch {torch.__version__} (cpu, batch {args.batch}, {result['threads']} threads, oneDNN {result['mkldnn']}): "
+          f"train {train_ms:.0f} ms/step = {result['train_images_per_s']:.1f} img/s, "
+          f"inference {infer_ms:.0f} ms = {result['infer_images_per_s']:.1f} img/s, peak RSS {result['peak_rss_mib']:.0f} MiB")
+    for l in layers:
+        print(f"  {l['layer']:<6} forward {l['forward_ms']:8.2f} ms  backward {l['backward_ms']:8.2f} ms")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(result, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
