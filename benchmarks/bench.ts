@@ -7,11 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { flag } from './_common';
 
 const suite = flag('suite', 'step');
 const batch = flag('batch', suite === 'ops' ? '16' : '128');
@@ -37,7 +33,7 @@ for (const s of suites) {
   } else if (s === 'step') {
     const ours = path.join(out, 'step-ours.json'), torch = path.join(out, 'step-pytorch.json');
     run(process.execPath, [path.join(here, 'step.js'), '--batch', batch, '--repeats', repeats, '--device', device, '--json', ours]);
-    const haveTorch = run(python, [path.join(here, 'torch_alexnet.py'), '--batch', batch, '--repeats', repeats, '--threads', threads, '--json', torch]);
+    const haveTorch = run(python, [path.join(here, 'torch_alexnet.py'), '--batch', batch, '--repeats', repeats, '--threads', threads, '--layers', '--json', torch]);
     if (!haveTorch) {
       console.log(`PyTorch baseline skipped: ${python} could not run it (Debian: apt-get install python3-torch)`);
       continue;

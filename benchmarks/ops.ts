@@ -5,13 +5,9 @@ import * as fs from 'node:fs';
 import { backendInfo } from '../lib/info';
 import * as ops from '../lib/ops';
 import { Tensor } from '../lib/tensor';
+import { flag, timeMs } from './_common';
 
 interface Row { op: string; shape: string; ms: number; gflops: number }
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 const batch = Number(flag('batch', '16'));
 const repeats = Number(flag('repeats', '5'));
@@ -22,24 +18,8 @@ if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(repeats) || repe
   process.exit(2);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Median milliseconds of f over `repeats` runs after one warm-up; outputs are disposed. */
-function time(f: () => Tensor[] | void): number {
-  const dispose = (r: Tensor[] | void) => r && r.forEach((t) => t.dispose());
-  dispose(f());
-  const ms: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = f();
-    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    dispose(r);
-  }
-  return median(ms);
-}
+/** Median milliseconds of f after a warm-up; the tensors it returns are disposed, untimed. */
+const time = (f: () => Tensor[] | void): number => timeMs(repeats, f, (r) => r && r.forEach((t) => t.dispose()));
 
 const rows: Row[] = [];
 const add = (op: string, shape: string, ms: number, flops: number) => rows.push({ op, shape, ms, gflops: flops / ms / 1e6 });

@@ -9,11 +9,7 @@ import { alexnet, Network } from '../lib/nn/model';
 import * as ops from '../lib/ops';
 import { Sgd } from '../lib/optim';
 import { Tensor } from '../lib/tensor';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { flag, timeMs } from './_common';
 
 const batch = Number(flag('batch', '128'));
 const repeats = Number(flag('repeats', '3'));
@@ -24,21 +20,7 @@ if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(repeats) || repe
   process.exit(2);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function time(f: () => void): number {
-  f();
-  const ms: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = process.hrtime.bigint();
-    f();
-    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return median(ms);
-}
+const time = (f: () => void) => timeMs(repeats, f);
 
 // ceiling: one large SGEMM through the same BLAS
 const n = 2048;
