@@ -110,8 +110,7 @@ export const summaryCommand: Command = {
   usage: 'summary [--model alexnet] [--json] [model flags]',
   help: flagHelp(summaryFlags),
   run(argv) {
-    const { flags, positional } = parseFlags('summary', argv, summaryFlags);
-    if (positional.length) throw new FlagError(`summary takes no arguments (got ${positional.join(' ')})`);
+    const { flags } = parseFlags('summary', argv, summaryFlags);
     const config = alexnet({ ...modelOptions(flags), classes: flags.classes as number });
     if (flags.json) {
       const { rows, total } = summarize(config);
@@ -149,8 +148,7 @@ export const trainCommand: Command = {
   usage: 'train [--data DIR] [--out DIR] [--epochs N] [--device cpu|cuda] [--resume] [...]',
   help: flagHelp(trainFlags),
   async run(argv) {
-    const { flags, positional } = parseFlags('train', argv, trainFlags);
-    if (positional.length) throw new FlagError(`train takes no arguments (got ${positional.join(' ')})`);
+    const { flags } = parseFlags('train', argv, trainFlags);
     const log = (line: string) => console.log(line);
     const builtIn = flags.data === undefined;
     const model = { ...(builtIn ? SMALL.model : {}), ...modelOptions(flags) };
@@ -216,8 +214,7 @@ export const evalCommand: Command = {
   usage: 'eval --checkpoint FILE --data DIR [--ten-crop] [--json]',
   help: flagHelp(evalFlags),
   async run(argv) {
-    const { flags, positional } = parseFlags('eval', argv, evalFlags);
-    if (positional.length) throw new FlagError(`eval takes no arguments (got ${positional.join(' ')})`);
+    const { flags } = parseFlags('eval', argv, evalFlags);
     if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
     if (!flags.data) throw new FlagError('--data DIR is required');
     const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);

@@ -20,8 +20,11 @@ export class FlagError extends Error {}
 
 export type FlagValues = Record<string, string | number | boolean | undefined>;
 
-/** Parses `--name value`, `--name=value` and `--switch` / `--no-switch`; positional args are returned apart. */
-export function parseFlags(command: string, argv: string[], specs: Record<string, FlagSpec>): { flags: FlagValues; positional: string[] } {
+/**
+ * Parses `--name value`, `--name=value` and `--switch` / `--no-switch`. Positional arguments
+ * are returned apart when `allowPositional` is true, and are an error otherwise.
+ */
+export function parseFlags(command: string, argv: string[], specs: Record<string, FlagSpec>, allowPositional = false): { flags: FlagValues; positional: string[] } {
   const flags: FlagValues = {};
   const positional: string[] = [];
   for (const [name, s] of Object.entries(specs)) flags[name] = s.default;
@@ -48,6 +51,7 @@ export function parseFlags(command: string, argv: string[], specs: Record<string
     if (raw === undefined || (eq < 0 && raw.startsWith('--'))) throw new FlagError(`--${name} needs a value${spec.value ? ` (${spec.value})` : ''}`);
     flags[name] = convert(name, spec, raw);
   }
+  if (positional.length && !allowPositional) throw new FlagError(`${command} takes no arguments (got ${positional.join(' ')})`);
   return { flags, positional };
 }
 

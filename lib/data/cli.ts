@@ -30,8 +30,7 @@ Re-running reuses finished shards; bad files are skipped with a warning and coun
 
 ${flagHelp(flags)}`,
   async run(argv) {
-    const { flags: f, positional } = parseFlags('prepare', argv, flags);
-    if (positional.length) throw new FlagError(`prepare takes no arguments (got ${positional.join(' ')})`);
+    const { flags: f } = parseFlags('prepare', argv, flags);
     const out = f.out as string | undefined;
     if (out === undefined) throw new FlagError('--out DIR is required');
     let data = f.data as string | undefined;
