@@ -227,8 +227,16 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const xent = new SoftmaxCrossEntropy();
   const metrics: EpochMetrics[] = [];
   let interrupted = false;
+  if (state.epoch >= opts.epochs)
+    opts.log(`${opts.out} has already trained ${state.epoch} of ${opts.epochs} epochs: nothing to do (raise --epochs to continue)`);
   try {
     while (state.epoch < opts.epochs && !interrupted) {
+      if (opts.signal?.aborted) {
+        // stopped between epochs (e.g. during validation): the epoch's checkpoint is saved
+        interrupted = true;
+        opts.log(`interrupted after epoch ${state.epoch}: ${lastCheckpoint} is up to date; continue with --resume`);
+        break;
+      }
       const epoch = state.epoch;  // 0-based here, 1-based in what is printed and recorded
       const lr = state.schedule.lr;
       const batches = opts.maxBatches ? Math.min(opts.maxBatches, train.batchesPerEpoch) : train.batchesPerEpoch;

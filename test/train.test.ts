@@ -54,6 +54,22 @@ test('an interrupted and resumed run ends with the same weights as an uninterrup
   t.deepEqual(lines(parts).map(strip), lines(whole).map(strip));
 });
 
+test('a stop on the last batch of an epoch still validates and saves that epoch, and resume goes on from the next', async (t) => {
+  const whole = tmp('whole2');
+  await fit(options(whole, { epochs: 2 }));
+  const parts = tmp('parts2');
+  const controller = new AbortController();
+  const first = await fit(options(parts, { epochs: 2, signal: controller.signal, onStep: (s) => s === 3 && controller.abort() }));
+  t.true(first.interrupted);
+  t.is(first.state.epoch, 1);
+  t.is(first.metrics.length, 1);
+  const second = await fit(options(parts, { epochs: 2, resume: true }));
+  t.is(second.metrics.length, 1);
+  t.is(second.metrics[0].epoch, 2);
+  const a = tensors(path.join(whole, 'last.safetensors')), b = tensors(path.join(parts, 'last.safetensors'));
+  for (const [name, v] of a) t.deepEqual(b.get(name), v, name);
+});
+
 test('eval of a saved checkpoint reproduces the accuracy the training loop reported', async (t) => {
   const out = tmp('eval');
   const r = await fit(options(out, { epochs: 2, schedule: 'fixed' }));
