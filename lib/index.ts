@@ -4,3 +4,8 @@ export { ArgumentError } from './errors';
 export { backendInfo, BackendInfo, formatInfo } from './info';
 export * as ops from './ops';
 export { Shape, Tensor, RandnOptions } from './tensor';
+export { alexnet, paperOptions, Network, ModelConfig, ModelOptions, LayerSpec, summarize, formatSummary } from './nn/model';
+export { Layer, Param, SoftmaxCrossEntropy } from './nn/layers';
+export { Sgd, SgdConfig, plateauSchedule, stepSchedule, nextSchedule, ScheduleState } from './optim';
+export { fit, FitOptions, evaluate, trainStep, saveCheckpoint, loadCheckpoint, networkFromCheckpoint } from './train';
+export * as data from './data';
