@@ -3,7 +3,7 @@ export { Device, DeviceLike, DeviceKind } from './device';
 export { ArgumentError } from './errors';
 export { backendInfo, BackendInfo, formatInfo } from './info';
 export * as ops from './ops';
-export { Shape, Tensor, RandnOptions } from './tensor';
+export { Shape, Tensor, RandnOptions, releaseCachedMemory } from './tensor';
 export { alexnet, paperOptions, Network, ModelConfig, ModelOptions, LayerSpec, summarize, formatSummary } from './nn/model';
 export { Layer, Param, SoftmaxCrossEntropy } from './nn/layers';
 export { Sgd, SgdConfig, plateauSchedule, stepSchedule, nextSchedule, ScheduleState } from './optim';

@@ -21,7 +21,11 @@ export interface CudaDeviceInfo {
 
 export interface NativeInfo {
   version: string;
-  cpu: { built: true; usable: true; blas: string; blasFound: boolean; blasThreads: number; threads: number; openmp: boolean };
+  cpu: {
+    built: true; usable: true; blas: string; blasFound: boolean; blasThreads: number; threads: number; openmp: boolean;
+    /** freed buffers kept for reuse, and the most that is kept (a quarter of the memory) */
+    cachedBytes: number; cacheLimitBytes: number;
+  };
   cuda: {
     built: boolean;
     usable: boolean;
@@ -40,6 +44,7 @@ type Params = Record<string, number | boolean>;
 export interface NativeAddon {
   NativeBuffer: new (kind: 'cpu' | 'cuda', index: number, count: number, zero: boolean) => NativeBuffer;
   info(): NativeInfo;
+  releaseCachedMemory(): number;
   conv2dForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: Params): void;
   conv2dBackwardData(dy: Buf, w: Buf, dx: Buf, p: Params): void;
   conv2dBackwardFilter(x: Buf, dy: Buf, dw: Buf, db: Buf | null, p: Params): void;

@@ -3,7 +3,8 @@
 import test from 'ava';
 import { Device } from '../lib/device';
 import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
+import { releaseCachedMemory, Tensor } from '../lib/tensor';
+import { backendInfo } from '../lib/info';
 import { eachBackend } from './_backends';
 
 eachBackend('fromArray, zeros, full read back exactly', (t, b) => {
@@ -87,4 +88,20 @@ test('bad shapes and data are rejected with what was expected', (t) => {
   t.throws(() => Tensor.randn([2], { seed: 1, std: NaN }), { message: /for std but received NaN/ });
   t.throws(() => Tensor.full([2], NaN), { message: /Tensor\.full: Expected a number for value but received NaN/ });
   t.throws(() => Tensor.zeros([2]).write([1]), { message: /Tensor\.write: Expected 2 values for data/ });
+});
+
+test('disposed CPU memory is kept for reuse by size, and releaseCachedMemory returns it', (t) => {
+  releaseCachedMemory();
+  const info = () => backendInfo().cpu;
+  t.is(info().cachedBytes, 0);
+  t.true(info().cacheLimitBytes > 0);
+  const a = Tensor.zeros([256, 1024]);  // 1 MiB
+  a.dispose();
+  t.is(info().cachedBytes, 2 ** 20);
+  const b = Tensor.zeros([1024, 256]);  // the same size: the cached buffer is reused
+  t.is(info().cachedBytes, 0);
+  t.deepEqual(b.toFloat32Array().slice(0, 4), new Float32Array(4), 'zeros are zero even in a reused buffer');
+  b.dispose();
+  t.is(releaseCachedMemory(), 2 ** 20);
+  t.is(info().cachedBytes, 0);
 });

@@ -28,6 +28,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #endif
   cpu_info["blasThreads"] = cpu::blas_threads();
   cpu_info["threads"] = cpu_threads();
+  cpu_info["cachedBytes"] = double(cpu::cached_bytes());
+  cpu_info["cacheLimitBytes"] = double(cpu::cache_limit());
 #if defined(ALEXNET_HAVE_OPENMP)
   cpu_info["openmp"] = true;
 #else
@@ -74,6 +76,13 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// releaseCachedMemory(): returns the CPU buffers kept for reuse to the system.
+Napi::Value ReleaseCachedMemory(const Napi::CallbackInfo& info) {
+  const double bytes = double(cpu::cached_bytes());
+  cpu::release_cached();
+  return Napi::Number::New(info.Env(), bytes);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData* data = new AddonData();
   Napi::Function ctor = NativeBuffer::Define(env);
@@ -81,6 +90,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   exports["NativeBuffer"] = ctor;
   exports["info"] = Napi::Function::New(env, Info);
+  exports["releaseCachedMemory"] = Napi::Function::New(env, ReleaseCachedMemory);
   RegisterOps(env, exports);
   return exports;
 }

@@ -2,7 +2,10 @@
 // by size. A training step frees and allocates the same sizes every iteration; without the
 // cache each large buffer is a fresh mmap whose pages fault in on first touch (measured: a
 // 4 MB gradient cost 8 ms to allocate and fill, against 0.5 ms for its GEMM). The cache
-// holds at most kCacheBytes; beyond that, buffers go back to the system.
+// holds at most a quarter of the machine's memory; beyond that, buffers go back to the
+// system. (Capped at 1 GiB, a batch-128 AlexNet step, whose working set is larger, spent
+// 8.9 s instead of 5.1 s refaulting pages.) release_cached() empties it.
+#include <unistd.h>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -14,7 +17,6 @@ namespace alexnet {
 namespace cpu {
 namespace {
 
-constexpr size_t kCacheBytes = size_t(1) << 30;
 
 struct Cache {
   std::mutex mutex;
@@ -34,6 +36,14 @@ size_t rounded(size_t count) {
 }
 
 }  // namespace
+
+size_t cache_limit() {
+  static const size_t limit = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? size_t(pages) * size_t(page) / 4 : size_t(1) << 30;
+  }();
+  return limit;
+}
 
 float* alloc(size_t count) {
   const size_t bytes = rounded(count);
@@ -66,7 +76,7 @@ void release(float* data) {
   auto it = c.sizes.find(data);
   if (it == c.sizes.end()) return;  // not ours: never happens, but never free twice
   const size_t bytes = it->second;
-  if (c.cached + bytes <= kCacheBytes) {
+  if (c.cached + bytes <= cache_limit()) {
     c.free_lists[bytes].push_back(data);
     c.cached += bytes;
   } else {

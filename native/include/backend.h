@@ -15,6 +15,7 @@ namespace cpu {
 float* alloc(size_t count);
 void release(float* data);
 size_t cached_bytes();
+size_t cache_limit();
 void release_cached();  // frees every cached buffer
 
 // gemm.cc: row-major C = alpha * op(A) * op(B) + beta * C, op(A): (M, K), op(B): (K, N).
