@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The command line: `node lib/cli.js <command> [flags]`. Each command is one entry in the
 // table below; bad commands and flags print usage and exit non-zero.
-import { evalCommand, summaryCommand, trainCommand } from './commands';
+import { evalCommand, filtersCommand, predictCommand, summaryCommand, trainCommand } from './commands';
 import { FlagError } from './flags';
 import { backendInfo, formatInfo } from './info';
 import { prepareCommand } from './data/cli';
@@ -32,6 +32,8 @@ const commands: Record<string, Command> = {
   summary: summaryCommand,
   train: trainCommand,
   eval: evalCommand,
+  predict: predictCommand,
+  filters: filtersCommand,
 };
 
 function usage(): string {

@@ -10,7 +10,8 @@ import { readIndex } from './data/format';
 import { FlagError, flagHelp, FlagSpec, FlagValues, parseFlags } from './flags';
 import { backendInfo } from './info';
 import { alexnet, formatSummary, ModelOptions, summarize } from './nn/model';
-import { evaluate, fit, networkFromCheckpoint } from './train';
+import { filterImage, loadPredictor, predict, readSynsets } from './predict';
+import { evaluate, fit, loadCheckpoint, networkFromCheckpoint } from './train';
 
 /** The built-in default: small enough to train in minutes on two CPU cores. */
 export const SMALL = {
@@ -231,6 +232,64 @@ export const evalCommand: Command = {
     } finally {
       net.dispose();
       await loader.close();
+    }
+  },
+};
+
+const filtersFlags: Record<string, FlagSpec> = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint written by train (required)' },
+  out: { type: 'string', value: 'FILE', default: 'conv1.png', help: 'the PNG to write' },
+  zoom: { type: 'int', min: 1, max: 32, default: 4, help: 'pixels per kernel weight' },
+};
+
+export const filtersCommand: Command = {
+  summary: "the first layer's kernels as an image grid (the paper's Figure 3)",
+  usage: 'filters --checkpoint FILE [--out conv1.png] [--zoom 4]',
+  help: flagHelp(filtersFlags),
+  async run(argv) {
+    const { flags } = parseFlags('filters', argv, filtersFlags);
+    if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
+    const ck = loadCheckpoint(flags.checkpoint as string);
+    const first = ck.config.layers.find((l) => l.type === 'conv');
+    const w = first && ck.weights.get(`${first.name}.weight`);
+    if (!first || !w) throw new Error(`${flags.checkpoint}: no convolution weights to draw`);
+    await filterImage(w.data, w.shape, ck.config.options.columns, flags.out as string, flags.zoom as number);
+    console.log(`${w.shape[0]} ${w.shape[2]}x${w.shape[3]} kernels of ${first.name} -> ${flags.out}`);
+    return 0;
+  },
+};
+
+const predictFlags: Record<string, FlagSpec> = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint written by train (required)' },
+  'ten-crop': { type: 'bool', help: "average the softmax over the paper's 10 crops" },
+  top: { type: 'int', min: 1, default: 5, help: 'classes to show per image' },
+  synsets: { type: 'string', value: 'FILE', help: "'<class> <words>' lines (ILSVRC synset_words.txt) for readable names" },
+  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+  json: { type: 'bool', help: 'print JSON' },
+};
+
+export const predictCommand: Command = {
+  summary: 'the most probable classes for each image (the paper\'s Figure 4, left)',
+  usage: 'predict --checkpoint FILE [--ten-crop] [--json] IMAGE...',
+  help: flagHelp(predictFlags),
+  async run(argv) {
+    const { flags, positional: files } = parseFlags('predict', argv, predictFlags, true);
+    if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
+    if (!files.length) throw new FlagError('give at least one IMAGE');
+    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const synsets = flags.synsets ? readSynsets(flags.synsets as string) : undefined;
+    const { net, input } = loadPredictor(flags.checkpoint as string, device);
+    try {
+      const results = await predict(net, input, files, { tenCrop: !!flags['ten-crop'], k: flags.top as number, device, synsets });
+      if (flags.json) console.log(JSON.stringify(results, null, 2));
+      else
+        for (const r of results) {
+          console.log(r.file);
+          for (const t of r.top) console.log(`  ${(100 * t.probability).toFixed(1).padStart(5)}%  ${t.class}`);
+        }
+      return 0;
+    } finally {
+      net.dispose();
     }
   },
 };

@@ -136,18 +136,32 @@ export async function evaluate(net: Network, loader: DataLoader, device: string)
 
 // ---------------------------------------------------------------- checkpoints
 
+/** What prediction needs of the training data: its classes, image side and mean image. */
+export interface InputSpec {
+  classes: string[];
+  /** side of the stored square images the crops are taken from */
+  size: number;
+  /** (3, size, size) in 0..255 units */
+  mean: Float32Array;
+}
+
 export interface Checkpoint {
   config: ModelConfig;
   state: RunState;
   weights: Map<string, NamedArray>;
   velocity: Map<string, NamedArray>;
+  input?: InputSpec;
 }
 
-export function saveCheckpoint(file: string, net: Network, sgd: Sgd | null, state: RunState): void {
+export function saveCheckpoint(file: string, net: Network, sgd: Sgd | null, state: RunState, input?: InputSpec): void {
   const tensors = new Map<string, NamedArray>();
   for (const p of net.params()) tensors.set(p.name, { shape: [...p.value.shape], data: p.value.toFloat32Array() });
   if (sgd) for (const [name, v] of sgd.velocity) tensors.set(`velocity/${name}`, { shape: [...v.shape], data: v.toFloat32Array() });
-  const metadata = { format: 'alexnet-native-checkpoint-1', config: JSON.stringify(net.config), state: JSON.stringify(state) };
+  const metadata: Record<string, string> = { format: 'alexnet-native-checkpoint-1', config: JSON.stringify(net.config), state: JSON.stringify(state) };
+  if (input) {
+    tensors.set('input/mean', { shape: [3, input.size, input.size], data: input.mean });
+    metadata.classes = JSON.stringify(input.classes);
+  }
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
@@ -156,8 +170,13 @@ export function loadCheckpoint(file: string): Checkpoint {
   if (st.metadata.format !== 'alexnet-native-checkpoint-1')
     throw new Error(`${file}: not an alexnet-native checkpoint (metadata format ${JSON.stringify(st.metadata.format)})`);
   const weights = new Map<string, NamedArray>(), velocity = new Map<string, NamedArray>();
-  for (const [name, t] of st.tensors) (name.startsWith('velocity/') ? velocity : weights).set(name.replace(/^velocity\//, ''), t);
-  return { config: JSON.parse(st.metadata.config), state: JSON.parse(st.metadata.state), weights, velocity };
+  for (const [name, t] of st.tensors) {
+    if (name.startsWith('velocity/')) velocity.set(name.slice('velocity/'.length), t);
+    else if (!name.startsWith('input/')) weights.set(name, t);
+  }
+  const mean = st.tensors.get('input/mean');
+  const input = mean && st.metadata.classes ? { classes: JSON.parse(st.metadata.classes), size: mean.shape[1], mean: mean.data } : undefined;
+  return { config: JSON.parse(st.metadata.config), state: JSON.parse(st.metadata.state), weights, velocity, input };
 }
 
 /** Copies checkpoint weights (and velocities) into a network built from the same config. */
@@ -219,6 +238,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const { crop, inputScale: scale } = config.options;
   const train = new DataLoader(opts.data, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
   const val = new DataLoader(opts.data, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
+  const input: InputSpec = { classes: train.data.index.classes, size: train.data.index.size, mean: train.data.mean };
   const net = new Network(config, { seed: state.seed, device: opts.device });
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
   if (ck) restore(net, sgd, ck, lastCheckpoint);
@@ -279,7 +299,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
       sums.dataSeconds += dataSeconds;
       if (interrupted && state.batchInEpoch < batches) {
         state.partial = sums;
-        saveCheckpoint(lastCheckpoint, net, sgd, state);
+        saveCheckpoint(lastCheckpoint, net, sgd, state, input);
         opts.log(`interrupted: saved ${lastCheckpoint} at epoch ${epoch + 1}, batch ${state.batchInEpoch}; continue with --resume`);
         break;
       }
@@ -301,7 +321,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
       if (state.schedule.lr !== lr) opts.log(`learning rate ${lr} -> ${state.schedule.lr}`);
       const best = v.top1 < state.bestValTop1;
       if (best) state.bestValTop1 = v.top1;
-      saveCheckpoint(lastCheckpoint, net, sgd, state);
+      saveCheckpoint(lastCheckpoint, net, sgd, state, input);
       if (best) fs.copyFileSync(lastCheckpoint, bestCheckpoint);
     }
   } finally {
