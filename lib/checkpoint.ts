@@ -89,7 +89,8 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
   fs.renameSync(tmp, file);
 }
 
-export function readSafetensorsFile(file: string): SafeTensors {
-  if (!fs.existsSync(file)) throw new Error(`checkpoint not found: ${file}`);
+/** `what` names the file in errors: 'checkpoint', 'feature index'. */
+export function readSafetensorsFile(file: string, what = 'checkpoint'): SafeTensors {
+  if (!fs.existsSync(file)) throw new Error(`${what} not found: ${file}`);
   return decodeSafetensors(fs.readFileSync(file), file);
 }

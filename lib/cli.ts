@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The command line: `node lib/cli.js <command> [flags]`. Each command is one entry in the
 // table below; bad commands and flags print usage and exit non-zero.
-import { evalCommand, filtersCommand, predictCommand, summaryCommand, trainCommand } from './commands';
+import {
+  evalCommand, featuresCommand, filtersCommand, neighborsCommand, predictCommand, summaryCommand, trainCommand,
+} from './commands';
 import { FlagError } from './flags';
 import { backendInfo, formatInfo } from './info';
 import { prepareCommand } from './data/cli';
@@ -34,6 +36,8 @@ const commands: Record<string, Command> = {
   eval: evalCommand,
   predict: predictCommand,
   filters: filtersCommand,
+  features: featuresCommand,
+  neighbors: neighborsCommand,
 };
 
 function usage(): string {

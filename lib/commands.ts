@@ -10,6 +10,7 @@ import { readIndex } from './data/format';
 import { FlagError, flagHelp, FlagSpec, FlagValues, parseFlags } from './flags';
 import { backendInfo } from './info';
 import { alexnet, formatSummary, ModelOptions, summarize } from './nn/model';
+import { contactSheet, extractFeatures, nearest, readFeatures } from './features';
 import { filterImage, loadPredictor, predict, readSynsets } from './predict';
 import { evaluate, fit, loadCheckpoint, networkFromCheckpoint } from './train';
 
@@ -291,5 +292,64 @@ export const predictCommand: Command = {
     } finally {
       net.dispose();
     }
+  },
+};
+
+const featuresFlags: Record<string, FlagSpec> = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint written by train (required)' },
+  data: { type: 'string', value: 'DIR', help: 'the prepared folder it was trained on (required)' },
+  layer: { type: 'string', value: 'NAME', default: 'fc7', help: 'the layer whose outputs are the features (see summary)' },
+  split: { type: 'choice', choices: ['train', 'val'], default: 'train', help: 'which images to index' },
+  out: { type: 'string', value: 'FILE', default: 'features.safetensors', help: 'the feature index to write' },
+  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+};
+
+export const featuresCommand: Command = {
+  summary: "every image's feature vector at a layer, for neighbors (the paper's Figure 4, right)",
+  usage: 'features --checkpoint FILE --data DIR [--layer fc7] [--out features.safetensors]',
+  help: flagHelp(featuresFlags),
+  async run(argv) {
+    const { flags } = parseFlags('features', argv, featuresFlags);
+    if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
+    if (!flags.data) throw new FlagError('--data DIR is required');
+    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    await extractFeatures(flags.checkpoint as string, flags.data as string, flags.layer as string, flags.out as string,
+      { device, split: flags.split as 'train' | 'val', log: (l) => console.log(l) });
+    return 0;
+  },
+};
+
+const neighborsFlags: Record<string, FlagSpec> = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'the checkpoint the index was made with (required)' },
+  index: { type: 'string', value: 'FILE', help: 'a feature index written by features (required)' },
+  k: { type: 'int', min: 1, default: 6, help: 'neighbors per image' },
+  sheet: { type: 'string', value: 'FILE', help: 'also draw a contact sheet PNG: each query, then its neighbors' },
+  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+  json: { type: 'bool', help: 'print JSON' },
+};
+
+export const neighborsCommand: Command = {
+  summary: 'the indexed images nearest to each image in feature space',
+  usage: 'neighbors --checkpoint FILE --index FILE [--k 6] [--sheet out.png] [--json] IMAGE...',
+  help: flagHelp(neighborsFlags),
+  async run(argv) {
+    const { flags, positional: files } = parseFlags('neighbors', argv, neighborsFlags, true);
+    if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
+    if (!flags.index) throw new FlagError('--index FILE is required');
+    if (!files.length) throw new FlagError('give at least one IMAGE');
+    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const index = readFeatures(flags.index as string);
+    const results = await nearest(flags.checkpoint as string, index, files, flags.k as number, device);
+    if (flags.json) console.log(JSON.stringify(results, null, 2));
+    else
+      for (const r of results) {
+        console.log(r.file);
+        for (const n of r.neighbors) console.log(`  ${n.distance.toFixed(3).padStart(10)}  #${n.index} ${n.class}`);
+      }
+    if (flags.sheet) {
+      await contactSheet(results, index, flags.sheet as string);
+      if (!flags.json) console.log(`contact sheet: ${flags.sheet}`);
+    }
+    return 0;
   },
 };

@@ -23,6 +23,33 @@ export function loadPredictor(file: string, device = 'cpu'): { net: Network; inp
   return { net, input: ck.input };
 }
 
+/** An image file decoded like the training data (CHW uint8, size x size); errors name the file. */
+export async function decodeFile(file: string, size: number): Promise<Uint8Array> {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  try {
+    return await decodeImage({ file }, size);
+  } catch (err) {
+    throw new Error(`${file}: not a readable image (${(err as Error).message})`);
+  }
+}
+
+/** The centre crop, or the paper's 10 crops, of an image file, minus the mean, scaled: (crops, 3, crop, crop). */
+export async function imageCrops(file: string, input: InputSpec, crop: number, scale: number, tenCrop: boolean): Promise<Float32Array> {
+  const size = input.size;
+  const img = await decodeFile(file, size);
+  const per = 3 * crop * crop;
+  const batch = new Float32Array((tenCrop ? 10 : 1) * per);
+  if (!tenCrop) {
+    const c = centerOffset(size, crop);
+    cropInto(batch, 0, img, input.mean, size, crop, c, c, false, [0, 0, 0], scale);
+  } else {
+    let slot = 0;
+    for (const flip of [false, true])
+      for (const [x, y] of fiveCropOffsets(size, crop)) cropInto(batch, per * slot++, img, input.mean, size, crop, x, y, flip, [0, 0, 0], scale);
+  }
+  return batch;
+}
+
 /**
  * The `k` most probable classes of each image: decoded like the training data (shorter side
  * to the stored size, centre crop), then the centre crop or the paper's 10 crops, softmax
@@ -31,30 +58,13 @@ export function loadPredictor(file: string, device = 'cpu'): { net: Network; inp
 export async function predict(net: Network, input: InputSpec, files: string[],
   o: { tenCrop?: boolean; k?: number; device?: string; synsets?: Map<string, string> } = {}): Promise<Prediction[]> {
   const { crop, inputScale } = net.config.options;
-  const size = input.size;
   const crops = o.tenCrop ? 10 : 1;
-  const per = 3 * crop * crop;
   const classes = input.classes.length;
   const out: Prediction[] = [];
   const xent = new SoftmaxCrossEntropy();
   try {
     for (const file of files) {
-      if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-      let img: Uint8Array;
-      try {
-        img = await decodeImage({ file }, size);
-      } catch (err) {
-        throw new Error(`${file}: not a readable image (${(err as Error).message})`);
-      }
-      const batch = new Float32Array(crops * per);
-      if (crops === 1) {
-        const c = centerOffset(size, crop);
-        cropInto(batch, 0, img, input.mean, size, crop, c, c, false, [0, 0, 0], inputScale);
-      } else {
-        let slot = 0;
-        for (const flip of [false, true])
-          for (const [x, y] of fiveCropOffsets(size, crop)) cropInto(batch, per * slot++, img, input.mean, size, crop, x, y, flip, [0, 0, 0], inputScale);
-      }
+      const batch = await imageCrops(file, input, crop, inputScale, !!o.tenCrop);
       const x = Tensor.fromArray(batch, [crops, 3, crop, crop], o.device ?? 'cpu');
       const logits = net.forward(x, { training: false, seed: 0, step: 0 });
       xent.forward(logits, new Int32Array(crops));

@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { DataLoader } from '../lib/data/loader';
+import { readFeatures } from '../lib/features';
 import { loadPredictor, predict } from '../lib/predict';
 import { fit } from '../lib/train';
 import { gradient, preparedGradients } from './data/_fixtures';
@@ -79,4 +81,44 @@ test('predict and filters on the command line, and their bad inputs', async (t) 
   t.is(meta.height, 2 * (11 * 2 + 1) + 1 + 6);
   const noCk = spawnSync(process.execPath, [cli, 'filters', '--out', png], { encoding: 'utf8' });
   t.is(noCk.status, 2);
+});
+
+test('features and neighbors: an index of the training images, the nearest ones to a query, a contact sheet', async (t) => {
+  const { lastCheckpoint } = await trained;
+  const index = path.join(dir, 'features.safetensors');
+  const f = spawnSync(process.execPath, [cli, 'features', '--checkpoint', lastCheckpoint, '--data', data, '--layer', 'fc7', '--out', index], { encoding: 'utf8' });
+  t.is(f.status, 0, f.stderr);
+  t.regex(f.stdout, /24 feature vectors of \d+ values at fc7/);
+  const idx = readFeatures(index);
+  t.is(idx.labels.length, 24);
+  t.is(idx.features.length, 24 * idx.dim);
+
+  // a training image itself, as a file: its own vector is in the index at distance ~0
+  const reader = new DataLoader(data, { split: 'train', mode: 'center', crop: 76, batchSize: 24, workers: 0, subtractMean: false });
+  let first: Float32Array | undefined;
+  for await (const b of reader.epoch(0)) first = b.images.subarray(0, 3 * 76 * 76);
+  await reader.close();
+  const hwc = Buffer.alloc(76 * 76 * 3);
+  for (let c = 0; c < 3; c++) for (let p = 0; p < 76 * 76; p++) hwc[p * 3 + c] = first![c * 76 * 76 + p];
+  const query = path.join(dir, 'train0.png');
+  await sharp(hwc, { raw: { width: 76, height: 76, channels: 3 } }).toFile(query);
+
+  const sheet = path.join(dir, 'sheet.png');
+  const n = spawnSync(process.execPath, [cli, 'neighbors', '--checkpoint', lastCheckpoint, '--index', index, '--k', '3', '--sheet', sheet, '--json', query], { encoding: 'utf8' });
+  t.is(n.status, 0, n.stderr);
+  const r = JSON.parse(n.stdout);
+  t.is(r[0].neighbors.length, 3);
+  t.is(r[0].neighbors[0].index, 0);
+  t.true(r[0].neighbors[0].distance < 1e-3, `distance to itself ${r[0].neighbors[0].distance}`);
+  t.true(r[0].neighbors[1].distance >= r[0].neighbors[0].distance);
+  const meta = await sharp(sheet).metadata();
+  t.is(meta.height, 4 + 76 + 4);
+  t.is(meta.width, 8 + 4 * (76 + 4));
+
+  const badLayer = spawnSync(process.execPath, [cli, 'features', '--checkpoint', lastCheckpoint, '--data', data, '--layer', 'fc9', '--out', index], { encoding: 'utf8' });
+  t.is(badLayer.status, 1);
+  t.regex(badLayer.stderr, /no layer named "fc9"; this model's layers are conv1, /);
+  const noIndex = spawnSync(process.execPath, [cli, 'neighbors', '--checkpoint', lastCheckpoint, '--index', path.join(dir, 'none.st'), query], { encoding: 'utf8' });
+  t.is(noIndex.status, 1);
+  t.regex(noIndex.stderr, /feature index not found: .*none\.st/);
 });

@@ -213,6 +213,20 @@ export class Network {
     return h;
   }
 
+  /** The output of layer `name` (inclusive), in evaluation mode: features for retrieval. */
+  forwardTo(x: Tensor, name: string): Tensor {
+    const end = this.layers.findIndex((l) => l.name === name);
+    if (end < 0) throw new Error(`no layer named ${JSON.stringify(name)}; this model's layers are ${this.layers.map((l) => l.name).join(', ')}`);
+    this.release();
+    let h = x;
+    for (let i = 0; i <= end; i++) {
+      const out = this.layers[i].forward(h, { training: false, seed: 0, step: 0 });
+      if (h !== x) h.dispose();
+      h = out;
+    }
+    return h;
+  }
+
   /** Back-propagates dlogits through every layer, setting each parameter's gradient. */
   backward(dlogits: Tensor): void {
     let g = dlogits;
