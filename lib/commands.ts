@@ -12,6 +12,7 @@ import { backendInfo } from './info';
 import { alexnet, formatSummary, ModelOptions, summarize } from './nn/model';
 import { contactSheet, extractFeatures, nearest, readFeatures } from './features';
 import { filterImage, loadPredictor, predict, readSynsets } from './predict';
+import { writeReport } from './report';
 import { evaluate, fit, loadCheckpoint, networkFromCheckpoint } from './train';
 
 /** The built-in default: small enough to train in minutes on two CPU cores. */
@@ -350,6 +351,27 @@ export const neighborsCommand: Command = {
       await contactSheet(results, index, flags.sheet as string);
       if (!flags.json) console.log(`contact sheet: ${flags.sheet}`);
     }
+    return 0;
+  },
+};
+
+const reportFlags: Record<string, FlagSpec> = {
+  run: { type: 'string', value: 'DIR', help: 'the --out folder of a training run (required)' },
+  out: { type: 'string', value: 'DIR', help: 'where index.html and its PNGs go (default RUN/report)' },
+  samples: { type: 'int', min: 0, max: 64, default: 8, help: 'validation images with their predictions' },
+  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+};
+
+export const reportCommand: Command = {
+  summary: 'one HTML page of a run: curves, conv1 filters, sample predictions',
+  usage: 'report --run DIR [--out DIR] [--samples 8]',
+  help: flagHelp(reportFlags),
+  async run(argv) {
+    const { flags } = parseFlags('report', argv, reportFlags);
+    if (!flags.run) throw new FlagError('--run DIR is required');
+    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const file = await writeReport(flags.run as string, (flags.out as string) ?? path.join(flags.run as string, 'report'), { samples: flags.samples as number, device });
+    console.log(`report: ${file}`);
     return 0;
   },
 };

@@ -33,10 +33,9 @@ export async function decodeFile(file: string, size: number): Promise<Uint8Array
   }
 }
 
-/** The centre crop, or the paper's 10 crops, of an image file, minus the mean, scaled: (crops, 3, crop, crop). */
-export async function imageCrops(file: string, input: InputSpec, crop: number, scale: number, tenCrop: boolean): Promise<Float32Array> {
+/** The centre crop, or the paper's 10 crops, of a decoded image, minus the mean, scaled: (crops, 3, crop, crop). */
+export function cropsOf(img: Uint8Array, input: InputSpec, crop: number, scale: number, tenCrop: boolean): Float32Array {
   const size = input.size;
-  const img = await decodeFile(file, size);
   const per = 3 * crop * crop;
   const batch = new Float32Array((tenCrop ? 10 : 1) * per);
   if (!tenCrop) {
@@ -50,6 +49,28 @@ export async function imageCrops(file: string, input: InputSpec, crop: number, s
   return batch;
 }
 
+/** cropsOf an image file decoded like the training data. */
+export async function imageCrops(file: string, input: InputSpec, crop: number, scale: number, tenCrop: boolean): Promise<Float32Array> {
+  return cropsOf(await decodeFile(file, input.size), input, crop, scale, tenCrop);
+}
+
+/** The `k` most probable classes of one decoded image (CHW uint8, input.size square). */
+export function classify(net: Network, input: InputSpec, img: Uint8Array,
+  o: { tenCrop?: boolean; k?: number; device?: string; synsets?: Map<string, string> } = {}): Prediction['top'] {
+  const { crop, inputScale } = net.config.options;
+  const crops = o.tenCrop ? 10 : 1;
+  const x = Tensor.fromArray(cropsOf(img, input, crop, inputScale, !!o.tenCrop), [crops, 3, crop, crop], o.device ?? 'cpu');
+  const logits = net.forward(x, { training: false, seed: 0, step: 0 });
+  const xent = new SoftmaxCrossEntropy();
+  xent.forward(logits, new Int32Array(crops));
+  const probs = averageCrops(xent.probabilities().toFloat32Array(), input.classes.length, crops);
+  x.dispose();
+  logits.dispose();
+  xent.dispose();
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, o.k ?? 5);
+  return order.map((i) => ({ class: o.synsets?.get(input.classes[i]) ?? input.classes[i], index: i, probability: probs[i] }));
+}
+
 /**
  * The `k` most probable classes of each image: decoded like the training data (shorter side
  * to the stored size, centre crop), then the centre crop or the paper's 10 crops, softmax
@@ -57,29 +78,8 @@ export async function imageCrops(file: string, input: InputSpec, crop: number, s
  */
 export async function predict(net: Network, input: InputSpec, files: string[],
   o: { tenCrop?: boolean; k?: number; device?: string; synsets?: Map<string, string> } = {}): Promise<Prediction[]> {
-  const { crop, inputScale } = net.config.options;
-  const crops = o.tenCrop ? 10 : 1;
-  const classes = input.classes.length;
   const out: Prediction[] = [];
-  const xent = new SoftmaxCrossEntropy();
-  try {
-    for (const file of files) {
-      const batch = await imageCrops(file, input, crop, inputScale, !!o.tenCrop);
-      const x = Tensor.fromArray(batch, [crops, 3, crop, crop], o.device ?? 'cpu');
-      const logits = net.forward(x, { training: false, seed: 0, step: 0 });
-      xent.forward(logits, new Int32Array(crops));
-      const probs = averageCrops(xent.probabilities().toFloat32Array(), classes, crops);
-      x.dispose();
-      logits.dispose();
-      const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, o.k ?? 5);
-      out.push({
-        file,
-        top: order.map((i) => ({ class: o.synsets?.get(input.classes[i]) ?? input.classes[i], index: i, probability: probs[i] })),
-      });
-    }
-  } finally {
-    xent.dispose();
-  }
+  for (const file of files) out.push({ file, top: classify(net, input, await decodeFile(file, input.size), o) });
   return out;
 }
 

@@ -143,6 +143,8 @@ export interface InputSpec {
   size: number;
   /** (3, size, size) in 0..255 units */
   mean: Float32Array;
+  /** the prepared folder the network was trained on, where known */
+  data?: string;
 }
 
 export interface Checkpoint {
@@ -161,6 +163,7 @@ export function saveCheckpoint(file: string, net: Network, sgd: Sgd | null, stat
   if (input) {
     tensors.set('input/mean', { shape: [3, input.size, input.size], data: input.mean });
     metadata.classes = JSON.stringify(input.classes);
+    if (input.data) metadata.data = input.data;
   }
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
@@ -175,7 +178,9 @@ export function loadCheckpoint(file: string): Checkpoint {
     else if (!name.startsWith('input/')) weights.set(name, t);
   }
   const mean = st.tensors.get('input/mean');
-  const input = mean && st.metadata.classes ? { classes: JSON.parse(st.metadata.classes), size: mean.shape[1], mean: mean.data } : undefined;
+  const input = mean && st.metadata.classes
+    ? { classes: JSON.parse(st.metadata.classes), size: mean.shape[1], mean: mean.data, data: st.metadata.data }
+    : undefined;
   return { config: JSON.parse(st.metadata.config), state: JSON.parse(st.metadata.state), weights, velocity, input };
 }
 
@@ -238,7 +243,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const { crop, inputScale: scale } = config.options;
   const train = new DataLoader(opts.data, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
   const val = new DataLoader(opts.data, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
-  const input: InputSpec = { classes: train.data.index.classes, size: train.data.index.size, mean: train.data.mean };
+  const input: InputSpec = { classes: train.data.index.classes, size: train.data.index.size, mean: train.data.mean, data: path.resolve(opts.data) };
   const net = new Network(config, { seed: state.seed, device: opts.device });
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
   if (ck) restore(net, sgd, ck, lastCheckpoint);
