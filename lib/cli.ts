@@ -2,7 +2,7 @@
 // The command line: `node lib/cli.js <command> [flags]`. Each command is one entry in the
 // table below; bad commands and flags print usage and exit non-zero.
 import {
-  evalCommand, featuresCommand, filtersCommand, neighborsCommand, predictCommand, reportCommand, summaryCommand, trainCommand,
+  evalCommand, exportCommand, featuresCommand, filtersCommand, neighborsCommand, predictCommand, reportCommand, summaryCommand, trainCommand,
 } from './commands';
 import { FlagError } from './flags';
 import { backendInfo, formatInfo } from './info';
@@ -39,6 +39,7 @@ const commands: Record<string, Command> = {
   features: featuresCommand,
   neighbors: neighborsCommand,
   report: reportCommand,
+  export: exportCommand,
 };
 
 function usage(): string {

@@ -13,6 +13,8 @@ import { alexnet, formatSummary, ModelOptions, summarize } from './nn/model';
 import { contactSheet, extractFeatures, nearest, readFeatures } from './features';
 import { filterImage, loadPredictor, predict, readSynsets } from './predict';
 import { writeReport } from './report';
+import { exportOnnx } from './onnx';
+import { writeFileAtomic } from './checkpoint';
 import { evaluate, fit, loadCheckpoint, networkFromCheckpoint } from './train';
 
 /** The built-in default: small enough to train in minutes on two CPU cores. */
@@ -372,6 +374,28 @@ export const reportCommand: Command = {
     const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
     const file = await writeReport(flags.run as string, (flags.out as string) ?? path.join(flags.run as string, 'report'), { samples: flags.samples as number, device });
     console.log(`report: ${file}`);
+    return 0;
+  },
+};
+
+const exportFlags: Record<string, FlagSpec> = {
+  checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint written by train (required)' },
+  onnx: { type: 'string', value: 'FILE', help: 'the ONNX model to write (required)' },
+};
+
+export const exportCommand: Command = {
+  summary: 'the trained network as an ONNX model (input: mean-subtracted, scaled crops; output: probabilities)',
+  usage: 'export --checkpoint FILE --onnx model.onnx',
+  help: flagHelp(exportFlags),
+  async run(argv) {
+    const { flags } = parseFlags('export', argv, exportFlags);
+    if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
+    if (!flags.onnx) throw new FlagError('--onnx FILE is required');
+    const ck = loadCheckpoint(flags.checkpoint as string);
+    const bytes = exportOnnx(ck.config, ck.weights);
+    writeFileAtomic(flags.onnx as string, bytes);
+    const o = ck.config.options;
+    console.log(`${flags.onnx}: ${(bytes.length / 2 ** 20).toFixed(1)} MiB, input "input" (N, 3, ${o.crop}, ${o.crop}) = (pixels - mean) * ${o.inputScale}, output "probabilities" (N, ${o.classes})`);
     return 0;
   },
 };
