@@ -59,6 +59,13 @@ function modelOptions(f: FlagValues): Partial<ModelOptions> {
   return o;
 }
 
+const deviceFlag: FlagSpec = { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' };
+
+/** The --device flag's device, or the default: the GPU when usable, else the CPU. */
+function resolveDevice(flags: FlagValues): string {
+  return flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+}
+
 function defaultDevice(): string {
   const info = backendInfo();
   return info.cuda.usable && info.cuda.ops ? 'cuda:0' : 'cpu';
@@ -138,7 +145,7 @@ const trainFlags: Record<string, FlagSpec> = {
   schedule: { type: 'choice', choices: ['plateau', 'step', 'fixed'], help: "lr schedule: the paper's (/10 on a validation plateau, at most 3 times), a fixed step, or none (default plateau; step on the built-in set)" },
   patience: { type: 'int', min: 1, default: 2, help: 'plateau: epochs without improvement before /10' },
   'step-every': { type: 'int', min: 1, help: `step: epochs between /10 (default 30; ${SMALL.stepEvery} on the built-in set)` },
-  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to train (default: the GPU when usable, else the CPU)' },
+  device: { ...deviceFlag, help: 'where to train (default: the GPU when usable, else the CPU)' },
   seed: { type: 'int', min: 0, default: 1, help: 'seed of initialisation, data order, augmentation and dropout' },
   resume: { type: 'bool', help: 'continue the run in --out from its last checkpoint' },
   'ten-crop': { type: 'bool', help: "validate with the paper's 10 crops instead of the centre crop" },
@@ -161,7 +168,7 @@ export const trainCommand: Command = {
     const size = readIndex(data).size;
     model.crop ??= Math.min(227, size);
     if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const device = resolveDevice(flags);
     const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
     const controller = new AbortController();
     const onSigint = () => {
@@ -209,7 +216,7 @@ const evalFlags: Record<string, FlagSpec> = {
   checkpoint: { type: 'string', value: 'FILE', help: 'a checkpoint written by train (required)' },
   data: { type: 'string', value: 'DIR', help: 'a prepared folder with a val split (required)' },
   'ten-crop': { type: 'bool', help: "the paper's 10 crops, softmax averaged" },
-  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+  device: deviceFlag,
   'batch-size': { type: 'int', min: 1, default: 128, help: 'images per batch' },
   json: { type: 'bool', help: 'print JSON' },
 };
@@ -222,7 +229,7 @@ export const evalCommand: Command = {
     const { flags } = parseFlags('eval', argv, evalFlags);
     if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
     if (!flags.data) throw new FlagError('--data DIR is required');
-    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const device = resolveDevice(flags);
     const net = networkFromCheckpoint(flags.checkpoint as string, device);
     const crop = net.config.options.crop;
     const loader = new DataLoader(flags.data as string, {
@@ -268,7 +275,7 @@ const predictFlags: Record<string, FlagSpec> = {
   'ten-crop': { type: 'bool', help: "average the softmax over the paper's 10 crops" },
   top: { type: 'int', min: 1, default: 5, help: 'classes to show per image' },
   synsets: { type: 'string', value: 'FILE', help: "'<class> <words>' lines (ILSVRC synset_words.txt) for readable names" },
-  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+  device: deviceFlag,
   json: { type: 'bool', help: 'print JSON' },
 };
 
@@ -280,7 +287,7 @@ export const predictCommand: Command = {
     const { flags, positional: files } = parseFlags('predict', argv, predictFlags, true);
     if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
     if (!files.length) throw new FlagError('give at least one IMAGE');
-    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const device = resolveDevice(flags);
     const synsets = flags.synsets ? readSynsets(flags.synsets as string) : undefined;
     const { net, input } = loadPredictor(flags.checkpoint as string, device);
     try {
@@ -304,7 +311,7 @@ const featuresFlags: Record<string, FlagSpec> = {
   layer: { type: 'string', value: 'NAME', default: 'fc7', help: 'the layer whose outputs are the features (see summary)' },
   split: { type: 'choice', choices: ['train', 'val'], default: 'train', help: 'which images to index' },
   out: { type: 'string', value: 'FILE', default: 'features.safetensors', help: 'the feature index to write' },
-  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+  device: deviceFlag,
 };
 
 export const featuresCommand: Command = {
@@ -315,7 +322,7 @@ export const featuresCommand: Command = {
     const { flags } = parseFlags('features', argv, featuresFlags);
     if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
     if (!flags.data) throw new FlagError('--data DIR is required');
-    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const device = resolveDevice(flags);
     await extractFeatures(flags.checkpoint as string, flags.data as string, flags.layer as string, flags.out as string,
       { device, split: flags.split as 'train' | 'val', log: (l) => console.log(l) });
     return 0;
@@ -327,7 +334,7 @@ const neighborsFlags: Record<string, FlagSpec> = {
   index: { type: 'string', value: 'FILE', help: 'a feature index written by features (required)' },
   k: { type: 'int', min: 1, default: 6, help: 'neighbors per image' },
   sheet: { type: 'string', value: 'FILE', help: 'also draw a contact sheet PNG: each query, then its neighbors' },
-  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+  device: deviceFlag,
   json: { type: 'bool', help: 'print JSON' },
 };
 
@@ -340,7 +347,7 @@ export const neighborsCommand: Command = {
     if (!flags.checkpoint) throw new FlagError('--checkpoint FILE is required');
     if (!flags.index) throw new FlagError('--index FILE is required');
     if (!files.length) throw new FlagError('give at least one IMAGE');
-    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const device = resolveDevice(flags);
     const index = readFeatures(flags.index as string);
     const results = await nearest(flags.checkpoint as string, index, files, flags.k as number, device);
     if (flags.json) console.log(JSON.stringify(results, null, 2));
@@ -361,7 +368,7 @@ const reportFlags: Record<string, FlagSpec> = {
   run: { type: 'string', value: 'DIR', help: 'the --out folder of a training run (required)' },
   out: { type: 'string', value: 'DIR', help: 'where index.html and its PNGs go (default RUN/report)' },
   samples: { type: 'int', min: 0, max: 64, default: 8, help: 'validation images with their predictions' },
-  device: { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' },
+  device: deviceFlag,
 };
 
 export const reportCommand: Command = {
@@ -371,7 +378,7 @@ export const reportCommand: Command = {
   async run(argv) {
     const { flags } = parseFlags('report', argv, reportFlags);
     if (!flags.run) throw new FlagError('--run DIR is required');
-    const device = flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+    const device = resolveDevice(flags);
     const file = await writeReport(flags.run as string, (flags.out as string) ?? path.join(flags.run as string, 'report'), { samples: flags.samples as number, device });
     console.log(`report: ${file}`);
     return 0;

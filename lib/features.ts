@@ -4,10 +4,10 @@
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { encodeSafetensors, readSafetensorsFile, writeFileAtomic } from './checkpoint';
-import { cropInto, ShardReader } from './data/augment';
+import { ShardReader } from './data/augment';
 import { openPrepared } from './data/format';
 import { DataLoader } from './data/loader';
-import { decodeFile, imageCrops, loadPredictor } from './predict';
+import { chwToHwc, decodeFile, imageCrops, loadPredictor } from './predict';
 import { Tensor } from './tensor';
 
 export interface FeatureIndex {
@@ -104,12 +104,6 @@ export async function nearest(checkpoint: string, index: FeatureIndex, files: st
   return out;
 }
 
-function toRgb(chw: Float32Array, side: number): Buffer {
-  const hwc = Buffer.alloc(side * side * 3);
-  for (let c = 0; c < 3; c++) for (let p = 0; p < side * side; p++) hwc[p * 3 + c] = Math.max(0, Math.min(255, Math.round(chw[c * side * side + p])));
-  return hwc;
-}
-
 /** One row per query: the query's centre crop, then its neighbors' from the prepared data. */
 export async function contactSheet(results: Neighbors[], index: FeatureIndex, out: string): Promise<void> {
   const data = openPrepared(index.data);
@@ -120,9 +114,7 @@ export async function contactSheet(results: Neighbors[], index: FeatureIndex, ou
   const cols = 1 + Math.max(...results.map((r) => r.neighbors.length));
   const tiles: { input: Buffer; left: number; top: number }[] = [];
   const tile = async (img: Uint8Array, row: number, col: number) => {
-    const crop = new Float32Array(3 * size * size);
-    cropInto(crop, 0, img, null, size, size, 0, 0, false, [0, 0, 0], 1);
-    const png = await sharp(toRgb(crop, size), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+    const png = await sharp(chwToHwc(img, size), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
     tiles.push({ input: png, left: gap + col * (size + gap) + (col > 0 ? gap : 0), top: gap + row * (size + gap) });
   };
   try {

@@ -23,6 +23,13 @@ export function loadPredictor(file: string, device = 'cpu'): { net: Network; inp
   return { net, input: ck.input };
 }
 
+/** CHW uint8 (3, side, side) -> HWC RGB bytes, as sharp's raw input takes them. */
+export function chwToHwc(chw: ArrayLike<number>, side: number): Buffer {
+  const hwc = Buffer.alloc(side * side * 3);
+  for (let c = 0; c < 3; c++) for (let p = 0; p < side * side; p++) hwc[p * 3 + c] = chw[c * side * side + p];
+  return hwc;
+}
+
 /** An image file decoded like the training data (CHW uint8, size x size); errors name the file. */
 export async function decodeFile(file: string, size: number): Promise<Uint8Array> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { ShardReader } from './data/augment';
 import { openPrepared, readLabels } from './data/format';
 import { EpochMetrics, loadCheckpoint } from './train';
-import { classify, filterImage, loadPredictor } from './predict';
+import { chwToHwc, classify, filterImage, loadPredictor } from './predict';
 
 interface Series {
   name: string;
@@ -91,10 +91,9 @@ export async function writeReport(run: string, out: string, o: { samples?: numbe
         const i = Math.floor((k * split.count) / count);
         const img = Uint8Array.from(reader.read(i));
         const top = classify(net, input, img, { k: 5, device: o.device });
-        const size = input.size, hwc = Buffer.alloc(size * size * 3);
-        for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) hwc[p * 3 + c] = img[c * size * size + p];
+        const size = input.size;
         const png = `sample-${k + 1}.png`;
-        await sharp(hwc, { raw: { width: size, height: size, channels: 3 } }).resize(128, 128, { kernel: 'nearest' }).png().toFile(path.join(out, png));
+        await sharp(chwToHwc(img, size), { raw: { width: size, height: size, channels: 3 } }).resize(128, 128, { kernel: 'nearest' }).png().toFile(path.join(out, png));
         const truth = input.classes[labels[i]];
         const rows = top.map((t) => `<tr class="${t.index === labels[i] ? 'hit' : ''}"><td>${esc(t.class)}</td><td><div class="bar" style="width:${(100 * t.probability).toFixed(1)}px"></div></td><td>${(100 * t.probability).toFixed(1)}%</td></tr>`);
         samples.push(`<figure><img src="${png}" width="128" height="128" alt="validation image ${i}"><figcaption>${esc(truth)}</figcaption><table>${rows.join('')}</table></figure>`);

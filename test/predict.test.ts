@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { DataLoader } from '../lib/data/loader';
 import { readFeatures } from '../lib/features';
-import { loadPredictor, predict } from '../lib/predict';
+import { chwToHwc, loadPredictor, predict } from '../lib/predict';
 import { fit } from '../lib/train';
 import { gradient, preparedGradients } from './data/_fixtures';
 
@@ -22,11 +22,8 @@ const trained = fit({
 });
 
 async function image(name: string, size: number): Promise<string> {
-  const chw = gradient(size);
-  const hwc = Buffer.alloc(size * size * 3);
-  for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) hwc[p * 3 + c] = chw[c * size * size + p];
   const file = path.join(dir, name);
-  await sharp(hwc, { raw: { width: size, height: size, channels: 3 } }).toFile(file);
+  await sharp(chwToHwc(gradient(size), size), { raw: { width: size, height: size, channels: 3 } }).toFile(file);
   return file;
 }
 
@@ -98,10 +95,8 @@ test('features and neighbors: an index of the training images, the nearest ones 
   let first: Float32Array | undefined;
   for await (const b of reader.epoch(0)) first = b.images.subarray(0, 3 * 76 * 76);
   await reader.close();
-  const hwc = Buffer.alloc(76 * 76 * 3);
-  for (let c = 0; c < 3; c++) for (let p = 0; p < 76 * 76; p++) hwc[p * 3 + c] = first![c * 76 * 76 + p];
   const query = path.join(dir, 'train0.png');
-  await sharp(hwc, { raw: { width: 76, height: 76, channels: 3 } }).toFile(query);
+  await sharp(chwToHwc(first!, 76), { raw: { width: 76, height: 76, channels: 3 } }).toFile(query);
 
   const sheet = path.join(dir, 'sheet.png');
   const n = spawnSync(process.execPath, [cli, 'neighbors', '--checkpoint', lastCheckpoint, '--index', index, '--k', '3', '--sheet', sheet, '--json', query], { encoding: 'utf8' });
