@@ -7,7 +7,7 @@ import { decodeImage } from './data/prepare';
 import { Network } from './nn/model';
 import { SoftmaxCrossEntropy } from './nn/layers';
 import { Tensor } from './tensor';
-import { averageCrops, InputSpec, loadCheckpoint, restore } from './train';
+import { averageCrops, buildFromCheckpoint, Checkpoint, InputSpec, loadCheckpoint } from './train';
 
 export interface Prediction {
   file: string;
@@ -15,12 +15,9 @@ export interface Prediction {
 }
 
 /** A checkpoint's network with what prediction needs of its training data. */
-export function loadPredictor(file: string, device = 'cpu'): { net: Network; input: InputSpec } {
-  const ck = loadCheckpoint(file);
+export function loadPredictor(file: string, device = 'cpu', ck: Checkpoint = loadCheckpoint(file)): { net: Network; input: InputSpec } {
   if (!ck.input) throw new Error(`${file}: this checkpoint has no class names and mean image (it predates them); train again to predict with it`);
-  const net = new Network(ck.config, { seed: ck.state.seed, device });
-  restore(net, null, ck, file);
-  return { net, input: ck.input };
+  return { net: buildFromCheckpoint(ck, file, device), input: ck.input };
 }
 
 /** CHW uint8 (3, side, side) -> HWC RGB bytes, as sharp's raw input takes them. */

@@ -84,7 +84,7 @@ export async function writeReport(run: string, out: string, o: { samples?: numbe
     const split = prepared.index.splits.val ?? prepared.index.splits.train;
     const reader = new ShardReader(prepared.dir, prepared.index, split);
     const labels = readLabels(prepared.dir, split);
-    const { net, input } = loadPredictor(ckFile, o.device);
+    const { net, input } = loadPredictor(ckFile, o.device, ck);
     try {
       const count = Math.min(o.samples ?? 8, split.count);
       for (let k = 0; k < count; k++) {

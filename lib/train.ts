@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeSafetensors, NamedArray, readSafetensorsFile, writeFileAtomic } from './checkpoint';
-import { readIndex } from './data/format';
+import { openPrepared } from './data/format';
 import { Batch, DataLoader } from './data/loader';
 import { alexnet, ModelConfig, ModelOptions, Network } from './nn/model';
 import { SoftmaxCrossEntropy } from './nn/layers';
@@ -199,7 +199,11 @@ export function restore(net: Network, sgd: Sgd | null, ck: Checkpoint, file: str
 
 /** A network with a checkpoint's config and weights, for evaluation and prediction. */
 export function networkFromCheckpoint(file: string, device = 'cpu'): Network {
-  const ck = loadCheckpoint(file);
+  return buildFromCheckpoint(loadCheckpoint(file), file, device);
+}
+
+/** A network with an already loaded checkpoint's config and weights (`file` names it in errors). */
+export function buildFromCheckpoint(ck: Checkpoint, file: string, device = 'cpu'): Network {
   const net = new Network(ck.config, { seed: ck.state.seed, device });
   restore(net, null, ck, file);
   return net;
@@ -220,8 +224,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const metricsFile = path.join(opts.out, 'metrics.jsonl');
   fs.mkdirSync(opts.out, { recursive: true });
 
-  const classes = readIndex(opts.data).classes.length;
-  let config = alexnet({ ...opts.model, classes });
+  const prepared = openPrepared(opts.data);  // read once, shared by both loaders
+  let config = alexnet({ ...opts.model, classes: prepared.classes.length });
   let state: RunState = {
     epoch: 0, batchInEpoch: 0, step: 0, seed: opts.seed, bestValTop1: Infinity,
     schedule: opts.schedule === 'plateau' ? plateauSchedule(opts.lr, opts.patience)
@@ -241,9 +245,9 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     opts.log(`resuming from ${lastCheckpoint}: epoch ${state.epoch}${state.batchInEpoch ? `, batch ${state.batchInEpoch}` : ''}, step ${state.step}`);
   }
   const { crop, inputScale: scale } = config.options;
-  const train = new DataLoader(opts.data, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
-  const val = new DataLoader(opts.data, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
-  const input: InputSpec = { classes: train.data.index.classes, size: train.data.index.size, mean: train.data.mean, data: path.resolve(opts.data) };
+  const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
+  const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
+  const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data) };
   const net = new Network(config, { seed: state.seed, device: opts.device });
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
   if (ck) restore(net, sgd, ck, lastCheckpoint);

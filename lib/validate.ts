@@ -6,7 +6,7 @@ import { formatShape, Tensor } from './tensor';
 
 export function checkTensor(op: string, name: string, t: unknown, rank?: number, layout?: string): Tensor {
   if (!(t instanceof Tensor)) throw new ArgumentError(op, name, 'a Tensor', describe(t));
-  if (t.disposed) throw new ArgumentError(op, name, 'a live tensor', `a disposed tensor of shape ${formatShape(t.shape)}`);
+  t.handle(op, name);  // throws, naming op and argument, if it was disposed
   if (rank !== undefined && t.rank !== rank)
     throw new ArgumentError(op, name, `a ${rank}-D tensor${layout ? ` (${layout})` : ''}`, `shape ${formatShape(t.shape)}`);
   return t;
@@ -35,11 +35,6 @@ export function checkSameDevice(op: string, tensors: Record<string, Tensor | nul
 
 export function checkPositiveInt(op: string, name: string, v: unknown): number {
   if (!Number.isSafeInteger(v) || (v as number) <= 0) throw new ArgumentError(op, name, 'a positive integer', describe(v));
-  return v as number;
-}
-
-export function checkNonNegativeInt(op: string, name: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new ArgumentError(op, name, 'a non-negative integer', describe(v));
   return v as number;
 }
 

@@ -265,10 +265,10 @@ export class DataLoader {
       const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
       const slot: WorkerSlot = { worker, outstanding: 0 };
       worker.unref();
-      worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
-      worker.on('error', (err) => this.onWorkerFailure(slot, err));
+      worker.on('message', (reply: WorkerReply) => this.onReply(reply));
+      worker.on('error', (err) => this.onWorkerFailure(err));
       worker.on('exit', (code) => {
-        if (!this.closed) this.onWorkerFailure(slot, new Error(`${OP}: a worker thread exited with code ${code}`));
+        if (!this.closed) this.onWorkerFailure(new Error(`${OP}: a worker thread exited with code ${code}`));
       });
       slots.push(slot);
     }
@@ -300,14 +300,14 @@ export class DataLoader {
     return job;
   }
 
-  private onReply(slot: WorkerSlot, reply: WorkerReply): void {
+  private onReply(reply: WorkerReply): void {
     const job = this.settle(reply.id);
     if (!job) return;
     if ('error' in reply) job.reject(new Error(reply.error));
     else job.resolve(reply.images);
   }
 
-  private onWorkerFailure(slot: WorkerSlot, err: Error): void {
+  private onWorkerFailure(err: Error): void {
     if (this.closed) return;
     this.failure ??= new Error(`${OP}: a worker thread failed: ${err.message}`);
     this.rejectAll(this.failure);
