@@ -10,6 +10,7 @@ import { readIndex } from './data/format';
 import { FlagError, flagHelp, FlagSpec, FlagValues, parseFlags } from './flags';
 import { backendInfo } from './info';
 import { alexnet, formatSummary, ModelOptions, summarize } from './nn/model';
+import { parseDeviceList } from './nn/columns';
 import { contactSheet, extractFeatures, nearest, readFeatures } from './features';
 import { filterImage, loadPredictor, predict, readSynsets } from './predict';
 import { writeReport } from './report';
@@ -64,6 +65,20 @@ const deviceFlag: FlagSpec = { type: 'string', value: 'cpu|cuda|cuda:N', help: '
 /** The --device flag's device, or the default: the GPU when usable, else the CPU. */
 function resolveDevice(flags: FlagValues): string {
   return flags.device === undefined ? defaultDevice() : checkDevice(flags.device as string);
+}
+
+/** train's --device: one device, or two (cpu,cpu; cuda:0,cuda:1) for the paper's two columns, one per device. */
+function resolveTrainDevices(flags: FlagValues): string {
+  if (flags.device === undefined) return defaultDevice();
+  let list: string[];
+  try {
+    list = parseDeviceList(flags.device as string);
+  } catch (err) {
+    throw new FlagError(`--device: ${(err as Error).message}`);
+  }
+  if (list.length === 2 && flags.columns !== 2)
+    throw new FlagError(`--device ${flags.device} puts the paper's two columns on two devices, one each, which needs --columns 2 (not --columns ${flags.columns})`);
+  return list.map(checkDevice).join(',');
 }
 
 function defaultDevice(): string {
@@ -145,7 +160,10 @@ const trainFlags: Record<string, FlagSpec> = {
   schedule: { type: 'choice', choices: ['plateau', 'step', 'fixed'], help: "lr schedule: the paper's (/10 on a validation plateau, at most 3 times), a fixed step, or none (default plateau; step on the built-in set)" },
   patience: { type: 'int', min: 1, default: 2, help: 'plateau: epochs without improvement before /10' },
   'step-every': { type: 'int', min: 1, help: `step: epochs between /10 (default 30; ${SMALL.stepEvery} on the built-in set)` },
-  device: { ...deviceFlag, help: 'where to train (default: the GPU when usable, else the CPU)' },
+  device: {
+    ...deviceFlag, value: 'DEVICE[,DEVICE]',
+    help: "where to train: cpu, cuda or cuda:N; two devices (cpu,cpu or cuda:0,cuda:1) put the paper's two columns on them, one each (default: the GPU when usable, else the CPU)",
+  },
   seed: { type: 'int', min: 0, default: 1, help: 'seed of initialisation, data order, augmentation and dropout' },
   resume: { type: 'bool', help: 'continue the run in --out from its last checkpoint' },
   'ten-crop': { type: 'bool', help: "validate with the paper's 10 crops instead of the centre crop" },
@@ -168,7 +186,7 @@ export const trainCommand: Command = {
     const size = readIndex(data).size;
     model.crop ??= Math.min(227, size);
     if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-    const device = resolveDevice(flags);
+    const device = resolveTrainDevices(flags);
     const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
     const controller = new AbortController();
     const onSigint = () => {

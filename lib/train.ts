@@ -6,6 +6,7 @@ import { encodeSafetensors, NamedArray, readSafetensorsFile, writeFileAtomic } f
 import { openPrepared } from './data/format';
 import { Batch, DataLoader } from './data/loader';
 import { alexnet, ModelConfig, ModelOptions, Network } from './nn/model';
+import { AnyNetwork, ColumnNetwork, parseDeviceList } from './nn/columns';
 import { SoftmaxCrossEntropy } from './nn/layers';
 import { nextSchedule, plateauSchedule, ScheduleState, Sgd, stepSchedule } from './optim';
 import { Tensor } from './tensor';
@@ -26,6 +27,7 @@ export interface FitOptions {
   patience: number;
   /** step: divide the lr by 10 every this many epochs */
   stepEvery: number;
+  /** one device, or two separated by a comma ('cpu,cpu', 'cuda:0,cuda:1'): the paper's two columns, one per device */
   device: string;
   seed: number;
   resume: boolean;
@@ -108,7 +110,7 @@ export function averageCrops(probs: Float32Array, classes: number, crops: number
 }
 
 /** Validation top-1 and top-5 error (centre crop, or the paper's 10 crops averaged). */
-export async function evaluate(net: Network, loader: DataLoader, device: string): Promise<{ top1: number; top5: number; count: number }> {
+export async function evaluate(net: AnyNetwork, loader: DataLoader, device: string): Promise<{ top1: number; top5: number; count: number }> {
   const classes = net.outputShape[0];
   const crops = loader.config.mode === 'tencrop' ? 10 : 1;
   const xent = new SoftmaxCrossEntropy();
@@ -155,10 +157,16 @@ export interface Checkpoint {
   input?: InputSpec;
 }
 
-export function saveCheckpoint(file: string, net: Network, sgd: Sgd | null, state: RunState, input?: InputSpec): void {
+export function saveCheckpoint(file: string, net: AnyNetwork, sgd: Sgd | null, state: RunState, input?: InputSpec): void {
   const tensors = new Map<string, NamedArray>();
-  for (const p of net.params()) tensors.set(p.name, { shape: [...p.value.shape], data: p.value.toFloat32Array() });
-  if (sgd) for (const [name, v] of sgd.velocity) tensors.set(`velocity/${name}`, { shape: [...v.shape], data: v.toFloat32Array() });
+  if (net instanceof ColumnNetwork) {
+    // the single-device layout, so that either network loads it
+    for (const [name, t] of net.singleDeviceParams()) tensors.set(name, t);
+    if (sgd) for (const [name, t] of net.singleDeviceVelocity(sgd)) tensors.set(`velocity/${name}`, t);
+  } else {
+    for (const p of net.params()) tensors.set(p.name, { shape: [...p.value.shape], data: p.value.toFloat32Array() });
+    if (sgd) for (const [name, v] of sgd.velocity) tensors.set(`velocity/${name}`, { shape: [...v.shape], data: v.toFloat32Array() });
+  }
   const metadata: Record<string, string> = { format: 'alexnet-native-checkpoint-1', config: JSON.stringify(net.config), state: JSON.stringify(state) };
   if (input) {
     tensors.set('input/mean', { shape: [3, input.size, input.size], data: input.mean });
@@ -185,7 +193,8 @@ export function loadCheckpoint(file: string): Checkpoint {
 }
 
 /** Copies checkpoint weights (and velocities) into a network built from the same config. */
-export function restore(net: Network, sgd: Sgd | null, ck: Checkpoint, file: string): void {
+export function restore(net: AnyNetwork, sgd: Sgd | null, ck: Checkpoint, file: string): void {
+  if (net instanceof ColumnNetwork) return net.load(ck.weights, ck.velocity, sgd, file);
   for (const p of net.params()) {
     const w = ck.weights.get(p.name);
     if (!w) throw new Error(`${file}: no tensor ${p.name} for this model`);
@@ -248,7 +257,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
   const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
   const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data) };
-  const net = new Network(config, { seed: state.seed, device: opts.device });
+  const net = buildNetwork(config, state.seed, opts.device);
+  const device = net instanceof ColumnNetwork ? net.devices[0].toString() : opts.device;  // where batches go
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
   if (ck) restore(net, sgd, ck, lastCheckpoint);
   if (!opts.resume && fs.existsSync(metricsFile)) fs.rmSync(metricsFile);
@@ -277,7 +287,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
         if (batch.batch >= batches) break;
         if (batch.batch < state.batchInEpoch) continue;  // done before the interruption
         dataSeconds += (Date.now() - waitStart) / 1000;
-        const loss = trainStep(net, sgd, xent, batch, { device: opts.device, seed: state.seed, step: state.step, lr });
+        const loss = trainStep(net, sgd, xent, batch, { device, seed: state.seed, step: state.step, lr });
         train.release(batch);
         if (!Number.isFinite(loss.loss)) {
           throw new Error(`training diverged: the loss is ${loss.loss} at epoch ${epoch + 1}, batch ${batch.batch + 1} ` +
@@ -312,7 +322,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
         opts.log(`interrupted: saved ${lastCheckpoint} at epoch ${epoch + 1}, batch ${state.batchInEpoch}; continue with --resume`);
         break;
       }
-      const v = await evaluate(net, val, opts.device);
+      const v = await evaluate(net, val, device);
       const m: EpochMetrics = {
         epoch: epoch + 1, lr, train_loss: sums.loss / sums.images, train_top1_error: sums.errors / sums.images,
         val_top1_error: v.top1, val_top5_error: v.top5, images_per_second: sums.images / sums.seconds,
@@ -342,8 +352,17 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   return { state, metrics, interrupted, lastCheckpoint, bestCheckpoint, metricsFile };
 }
 
+/** The single-device network on one device, or the two columns on two ('cpu,cpu', 'cuda:0,cuda:1'). */
+export function buildNetwork(config: ModelConfig, seed: number, device: string): AnyNetwork {
+  const devices = parseDeviceList(device);
+  if (devices.length === 1) return new Network(config, { seed, device: devices[0] });
+  if (config.options.columns !== 2)
+    throw new Error(`device ${device}: two devices hold the paper's two columns, one each, which needs a model with columns 2 (this one has columns ${config.options.columns})`);
+  return new ColumnNetwork(config, { seed, devices: [devices[0], devices[1]] });
+}
+
 /** One SGD step on one batch: forward, loss, backward, update. Returns the loss and top-1 misses. */
-export function trainStep(net: Network, sgd: Sgd, xent: SoftmaxCrossEntropy, batch: Batch,
+export function trainStep(net: AnyNetwork, sgd: Sgd, xent: SoftmaxCrossEntropy, batch: Batch,
   o: { device: string; seed: number; step: number; lr: number }): { loss: number; top1Errors: number } {
   const x = Tensor.fromArray(batch.images, batch.shape, o.device);
   const logits = net.forward(x, { training: true, seed: o.seed, step: o.step });

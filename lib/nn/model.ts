@@ -227,16 +227,20 @@ export class Network {
     return h;
   }
 
-  /** Back-propagates dlogits through every layer, setting each parameter's gradient. */
-  backward(dlogits: Tensor): void {
+  /**
+   * Back-propagates dlogits through every layer, setting each parameter's gradient; with
+   * inputGrad, also returns the gradient of the input image (the caller owns it).
+   */
+  backward(dlogits: Tensor, inputGrad = false): Tensor | null {
     let g = dlogits;
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      const next = this.layers[i].backward(g, i > 0);
+      const next = this.layers[i].backward(g, i > 0 || inputGrad);
       if (g !== dlogits) g.dispose();
       if (!next) break;
       g = next;
     }
     this.release();
+    return inputGrad ? g : null;
   }
 
   /** Frees the activations kept by the last training forward. */
