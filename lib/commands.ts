@@ -60,7 +60,7 @@ function modelOptions(f: FlagValues): Partial<ModelOptions> {
   return o;
 }
 
-const deviceFlag: FlagSpec = { type: 'string', value: 'cpu|cuda|cuda:N', help: 'where to run (default: the GPU when usable, else the CPU)' };
+const deviceFlag: FlagSpec = { type: 'string', value: 'cpu|cuda[:N]|cudnn[:N]', help: 'where to run (default: the GPU when usable, else the CPU)' };
 
 /** The --device flag's device, or the default: the GPU when usable, else the CPU. */
 function resolveDevice(flags: FlagValues): string {
@@ -83,19 +83,25 @@ function resolveTrainDevices(flags: FlagValues): string {
 
 function defaultDevice(): string {
   const info = backendInfo();
-  return info.cuda.usable && info.cuda.ops ? 'cuda:0' : 'cpu';
+  // never the test build's host emulator: it is a checking tool, far slower than the CPU backend
+  return info.cuda.usable && info.cuda.ops && !info.cuda.emulated ? 'cuda:0' : 'cpu';
 }
 
 function checkDevice(spec: string): string {
   const info = backendInfo();
   if (spec === 'cpu') return spec;
-  if (/^cuda(:\d+)?$/.test(spec)) {
+  const m = /^(cuda|cudnn)(?::(\d+))?$/.exec(spec);
+  if (m) {
+    const index = m[2] === undefined ? 0 : Number(m[2]);
     if (!info.cuda.built) throw new Error(`--device ${spec}: this build has no CUDA backend (${info.cuda.reason})`);
     if (!info.cuda.usable) throw new Error(`--device ${spec}: CUDA is not usable here: ${info.cuda.reason}`);
     if (!info.cuda.ops) throw new Error(`--device ${spec}: this build has no CUDA ops yet; use --device cpu`);
-    return spec === 'cuda' ? 'cuda:0' : spec;
+    if (m[1] === 'cudnn' && !info.cudnn.built) throw new Error(`--device ${spec}: ${info.cudnn.reason}`);
+    if (index >= info.cuda.devices.length)
+      throw new Error(`--device ${spec}: there is no CUDA device ${index} (this machine has ${info.cuda.devices.length})`);
+    return `${m[1]}:${index}`;
   }
-  throw new FlagError(`--device must be cpu, cuda or cuda:N, not ${JSON.stringify(spec)}`);
+  throw new FlagError(`--device must be cpu, cuda, cuda:N, cudnn or cudnn:N, not ${JSON.stringify(spec)}`);
 }
 
 export function cacheDir(): string {

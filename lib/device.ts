@@ -1,7 +1,8 @@
-// Devices by name: 'cpu', 'cuda' (the first GPU) or 'cuda:N'.
+// Devices by name: 'cpu', 'cuda' (the first GPU), 'cuda:N', or 'cudnn[:N]': GPU N with the
+// cuDNN baseline backend for convolution, LRN and pooling (the memory is the same GPU's).
 import { ArgumentError, describe } from './errors';
 
-export type DeviceKind = 'cpu' | 'cuda';
+export type DeviceKind = 'cpu' | 'cuda' | 'cudnn';
 
 export class Device {
   private constructor(
@@ -11,13 +12,18 @@ export class Device {
 
   static readonly cpu = new Device('cpu', 0);
 
-  /** Parses 'cpu', 'cuda' or 'cuda:N'; a Device is returned as it is. */
+  /** Parses 'cpu', 'cuda', 'cuda:N', 'cudnn' or 'cudnn:N'; a Device is returned as it is. */
   static parse(spec: string | Device, op = 'device'): Device {
     if (spec instanceof Device) return spec;
     if (spec === 'cpu') return Device.cpu;
-    const m = typeof spec === 'string' ? /^cuda(?::(\d+))?$/.exec(spec) : null;
-    if (!m) throw new ArgumentError(op, 'device', "'cpu', 'cuda' or 'cuda:N'", describe(spec));
-    return new Device('cuda', m[1] === undefined ? 0 : Number(m[1]));
+    const m = typeof spec === 'string' ? /^(cuda|cudnn)(?::(\d+))?$/.exec(spec) : null;
+    if (!m) throw new ArgumentError(op, 'device', "'cpu', 'cuda', 'cuda:N', 'cudnn' or 'cudnn:N'", describe(spec));
+    return new Device(m[1] as DeviceKind, m[2] === undefined ? 0 : Number(m[2]));
+  }
+
+  /** Whether the memory is a GPU's (cuda and cudnn devices). */
+  get isGpu(): boolean {
+    return this.kind !== 'cpu';
   }
 
   equals(other: Device): boolean {
@@ -25,7 +31,7 @@ export class Device {
   }
 
   toString(): string {
-    return this.kind === 'cpu' ? 'cpu' : `cuda:${this.index}`;
+    return this.kind === 'cpu' ? 'cpu' : `${this.kind}:${this.index}`;
   }
 }
 

@@ -24,11 +24,11 @@ export function formatInfo(info: BackendInfo): string {
   if (!c.built) lines.push(`cuda   not built: ${c.reason}`);
   else if (!c.usable) lines.push(`cuda   built (runtime ${cudaVersion(c.runtimeVersion)}), no usable device: ${c.reason}`);
   else {
-    lines.push(`cuda   built (runtime ${cudaVersion(c.runtimeVersion)}, driver ${cudaVersion(c.driverVersion)}), ${c.devices.length} device(s)${c.ops ? '' : '; ops not in this build yet'}`);
+    lines.push(`cuda   built (runtime ${cudaVersion(c.runtimeVersion)}, driver ${cudaVersion(c.driverVersion)}), ${c.devices.length} device(s)${c.ops ? '' : '; ops not in this build yet'}${c.emulated ? ' -- HOST EMULATOR (test build), not a GPU' : ''}`);
     for (const d of c.devices)
       lines.push(`       cuda:${d.index} ${d.name}, ${gib(d.totalMemory)} (${gib(d.freeMemory)} free), sm_${d.computeCapability.replace('.', '')}, ${d.multiprocessors} SMs`);
   }
   const n = info.cudnn;
-  lines.push(n.built ? `cudnn  built${n.usable ? '' : `, not usable: ${n.reason}`}` : `cudnn  not built: ${n.reason}`);
+  lines.push(n.built ? `cudnn  built${n.version ? ` (cuDNN ${n.version})` : ''}${n.usable ? '' : `, not usable: ${n.reason}`}` : `cudnn  not built: ${n.reason}`);
   return lines.join('\n');
 }

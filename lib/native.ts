@@ -30,19 +30,22 @@ export interface NativeInfo {
     built: boolean;
     usable: boolean;
     ops: boolean;
+    /** the host emulator of the test build, not a GPU */
+    emulated: boolean;
+    cachedBytes: number;
     reason: string;
     runtimeVersion: number;
     driverVersion: number;
     devices: CudaDeviceInfo[];
   };
-  cudnn: { built: boolean; usable: boolean; reason: string };
+  cudnn: { built: boolean; usable: boolean; reason: string; version?: string };
 }
 
 type Buf = NativeBuffer;
 type Params = Record<string, number | boolean>;
 
 export interface NativeAddon {
-  NativeBuffer: new (kind: 'cpu' | 'cuda', index: number, count: number, zero: boolean) => NativeBuffer;
+  NativeBuffer: new (kind: 'cpu' | 'cuda' | 'cudnn', index: number, count: number, zero: boolean) => NativeBuffer;
   info(): NativeInfo;
   releaseCachedMemory(): number;
   conv2dForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: Params): void;
@@ -82,13 +85,18 @@ let addon: NativeAddon | undefined;
 process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
 process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
 
-/** The addon, loaded on first use. Throws with a hint when it was never built. */
+/**
+ * The addon, loaded on first use. Throws with a hint when it was never built.
+ * ALEXNET_NATIVE_ADDON=path/to/file.node loads that build instead (the tests use it for the
+ * CUDA emulator build, `npm run build:emulator`).
+ */
 export function native(): NativeAddon {
   if (!addon) {
     const root = path.join(__dirname, '..');
+    const override = process.env.ALEXNET_NATIVE_ADDON;
     try {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
-      addon = require('node-gyp-build')(root) as NativeAddon;
+      addon = (override ? require(path.resolve(override)) : require('node-gyp-build')(root)) as NativeAddon;
     } catch (err) {
       throw new Error(
         `alexnet: could not load the native addon from ${root} (${(err as Error).message}). ` +

@@ -1,5 +1,7 @@
 // Runs each test case once per backend: cpu always; cuda and cudnn where this build and
-// this machine can use them, and otherwise a skipped test whose title says why.
+// this machine can use them, and otherwise a skipped test whose title says why. With the
+// emulator build (ALEXNET_NATIVE_ADDON=build-emulator/..., `npm run test:emulator`) the cuda
+// cases run the CUDA kernels on the host emulator.
 import test, { ExecutionContext } from 'ava';
 import { backendInfo } from '../lib/info';
 
@@ -24,9 +26,9 @@ export function backends(): Backend[] {
     { name: 'cuda', device: 'cuda:0', available: cudaReason === '', reason: cudaReason },
     {
       name: 'cudnn',
-      device: 'cuda:0',
-      available: false,
-      reason: info.cudnn.built ? 'the cuDNN backend has no ops in this build yet' : 'not built with cuDNN',
+      device: 'cudnn:0',
+      available: cudaReason === '' && info.cudnn.built && info.cudnn.usable,
+      reason: cudaReason || (info.cudnn.built ? `cuDNN not usable (${info.cudnn.reason})` : 'not built with cuDNN'),
     },
   ];
 }

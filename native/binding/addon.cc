@@ -41,7 +41,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object cuda_info = Napi::Object::New(env);
   cuda_info["built"] = ci.built;
   cuda_info["usable"] = ci.usable;
-  cuda_info["ops"] = false;  // the CUDA kernels arrive with the CUDA backend issue
+  cuda_info["ops"] = cuda::ops() != nullptr;
+  cuda_info["emulated"] = ci.emulated;
+  cuda_info["cachedBytes"] = double(cuda::cached_bytes());
   cuda_info["reason"] = ci.reason;
   cuda_info["runtimeVersion"] = ci.runtime_version;
   cuda_info["driverVersion"] = ci.driver_version;
@@ -65,6 +67,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   cudnn_info["built"] = true;
   cudnn_info["usable"] = ci.usable;
   cudnn_info["reason"] = ci.usable ? "" : ci.reason;
+  cudnn_info["version"] = cudnn::version();
 #else
   cudnn_info["built"] = false;
   cudnn_info["usable"] = false;
@@ -76,10 +79,12 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// releaseCachedMemory(): returns the CPU buffers kept for reuse to the system.
+// releaseCachedMemory(): returns the buffers kept for reuse (CPU and every CUDA device) to
+// the system; the number of bytes freed.
 Napi::Value ReleaseCachedMemory(const Napi::CallbackInfo& info) {
-  const double bytes = double(cpu::cached_bytes());
+  const double bytes = double(cpu::cached_bytes() + cuda::cached_bytes());
   cpu::release_cached();
+  cuda::release_cached();
   return Napi::Number::New(info.Env(), bytes);
 }
 

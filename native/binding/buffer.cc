@@ -3,6 +3,7 @@
 #include "buffer.h"
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include "backend.h"
 
@@ -23,7 +24,7 @@ bool NativeBuffer::IsInstance(Napi::Env env, const Napi::Value& value) {
   return value.As<Napi::Object>().InstanceOf(data->buffer_constructor.Value());
 }
 
-// new NativeBuffer(kind: 'cpu' | 'cuda', index: number, count: number, zero: boolean)
+// new NativeBuffer(kind: 'cpu' | 'cuda' | 'cudnn', index: number, count: number, zero: boolean)
 NativeBuffer::NativeBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeBuffer>(info) {
   Napi::Env env = info.Env();
   env_ = env;
@@ -44,33 +45,59 @@ NativeBuffer::NativeBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
                                            std::to_string(count_ * 4) + " bytes");
     }
     if (info[3].ToBoolean()) std::memset(data_, 0, size_t(count_) * sizeof(float));
-  } else if (kind == "cuda") {
-    throw Napi::Error::New(env, "NativeBuffer: CUDA tensors are not implemented in this build yet "
-                                "(the CUDA backend reports devices only); use the cpu device");
+  } else if (kind == "cuda" || kind == "cudnn") {
+    kind_ = kind == "cuda" ? DeviceKind::Cuda : DeviceKind::Cudnn;
+    const char* op = "NativeBuffer";
+    try {
+      if (index_ < 0) throw std::runtime_error("device index must be >= 0");
+      const Ops& ops = backend_of(kind_, index_, op);
+      data_ = cuda::alloc(index_, size_t(count_));
+      if (info[3].ToBoolean() && count_ > 0) ops.fill(count_, 0.0f, data_);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (data_) cuda::release(index_, data_);
+      data_ = nullptr;
+      throw Napi::Error::New(env, std::string("NativeBuffer: ") + e.what());
+    }
   } else {
     throw Napi::TypeError::New(env, "NativeBuffer: unknown device kind '" + kind + "'");
   }
-  Napi::MemoryManagement::AdjustExternalMemory(env, count_ * int64_t(sizeof(float)));
+  // host memory counts towards V8's GC pressure; device memory is the device cache's business
+  if (kind_ == DeviceKind::Cpu) Napi::MemoryManagement::AdjustExternalMemory(env, count_ * int64_t(sizeof(float)));
 }
 
 NativeBuffer::~NativeBuffer() { Release(); }
 
 void NativeBuffer::Release() {
   if (!data_) return;
-  cpu::release(data_);
+  if (kind_ == DeviceKind::Cpu) {
+    cpu::release(data_);
+    if (env_) Napi::MemoryManagement::AdjustExternalMemory(env_, -count_ * int64_t(sizeof(float)));
+  } else {
+    cuda::release(index_, data_);  // back to the device's cache; never throws
+  }
   data_ = nullptr;
-  if (env_) Napi::MemoryManagement::AdjustExternalMemory(env_, -count_ * int64_t(sizeof(float)));
 }
 
 std::string NativeBuffer::device_name() const {
-  return kind_ == DeviceKind::Cpu ? "cpu" : "cuda:" + std::to_string(index_);
+  if (kind_ == DeviceKind::Cpu) return "cpu";
+  return (kind_ == DeviceKind::Cuda ? "cuda:" : "cudnn:") + std::to_string(index_);
 }
 
 // read(): Float32Array — a copy of the whole buffer.
 Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
   if (freed()) throw Napi::Error::New(info.Env(), "NativeBuffer.read: the buffer was freed");
   Napi::Float32Array out = Napi::Float32Array::New(info.Env(), size_t(count_));
-  std::memcpy(out.Data(), data_, size_t(count_) * sizeof(float));
+  if (kind_ == DeviceKind::Cpu) {
+    std::memcpy(out.Data(), data_, size_t(count_) * sizeof(float));
+  } else {
+    try {
+      cuda::copy_to_host(index_, data_, out.Data(), count_);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("NativeBuffer.read: ") + e.what());
+    }
+  }
   return out;
 }
 
@@ -84,7 +111,15 @@ void NativeBuffer::Write(const Napi::CallbackInfo& info) {
   if (int64_t(values.ElementLength()) != count_)
     throw Napi::RangeError::New(info.Env(), "NativeBuffer.write: expected " + std::to_string(count_) +
                                                 " values, received " + std::to_string(values.ElementLength()));
-  std::memcpy(data_, values.Data(), size_t(count_) * sizeof(float));
+  if (kind_ == DeviceKind::Cpu) {
+    std::memcpy(data_, values.Data(), size_t(count_) * sizeof(float));
+  } else {
+    try {
+      cuda::copy_from_host(index_, values.Data(), data_, count_);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("NativeBuffer.write: ") + e.what());
+    }
+  }
 }
 
 void NativeBuffer::Free(const Napi::CallbackInfo&) { Release(); }

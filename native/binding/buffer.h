@@ -6,7 +6,8 @@
 
 namespace alexnet {
 
-enum class DeviceKind { Cpu, Cuda };
+// Cudnn memory is CUDA memory; the kind only picks the cuDNN backend for the tensor's ops.
+enum class DeviceKind { Cpu, Cuda, Cudnn };
 
 class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
  public:
@@ -42,5 +43,9 @@ class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
 struct AddonData {
   Napi::FunctionReference buffer_constructor;
 };
+
+// The op table for a device (selecting that CUDA device first); throws where not built.
+struct Ops;
+const Ops& backend_of(DeviceKind kind, int index, const char* op);
 
 }  // namespace alexnet

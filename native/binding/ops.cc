@@ -9,13 +9,26 @@
 #include "philox.h"
 
 namespace alexnet {
+
+const Ops& backend_of(DeviceKind kind, int index, const char* op) {
+  if (kind == DeviceKind::Cpu) return cpu::ops();
+  const Ops* ops = kind == DeviceKind::Cudnn ? cudnn::ops() : cuda::ops();
+  if (!ops)
+    throw std::runtime_error(std::string(op) + ": this addon was built without " +
+                             (kind == DeviceKind::Cudnn ? "cuDNN" : "CUDA"));
+  cuda::set_device(index);
+  return *ops;
+}
+
 namespace {
 
 struct Call {
   const Napi::CallbackInfo& info;
   const char* op;
   DeviceKind kind = DeviceKind::Cpu;
+  int index = 0;
   bool have_device = false;
+  std::string device = {};  // the first tensor's device, for messages
 
   Napi::Env env() const { return info.Env(); }
 
@@ -35,9 +48,11 @@ struct Call {
            std::to_string(b->count()));
     if (!have_device) {
       kind = b->kind();
+      index = b->device_index();
+      device = b->device_name();
       have_device = true;
-    } else if (kind != b->kind()) {
-      fail(std::string(name) + " is on another device than the op's other tensors");
+    } else if (kind != b->kind() || index != b->device_index()) {
+      fail(std::string(name) + " is on " + b->device_name() + " but the op's other tensors are on " + device);
     }
     return b->data();
   }
@@ -67,9 +82,22 @@ struct Call {
     return uint64_t(uint32_t(number(p, lo))) | (uint64_t(uint32_t(number(p, hi))) << 32);
   }
 
-  // Only the CPU backend has ops in this build.
-  void require_cpu() const {
-    if (kind != DeviceKind::Cpu) fail("not implemented on cuda in this build yet");
+  // The backend of the tensors' device, with that device selected.
+  const Ops& backend() const { return backend_of(kind, index, op); }
+
+  // Runs a backend call; a failure (a CUDA error, out of memory) becomes a JavaScript Error
+  // that starts with the op's name.
+  template <class F>
+  auto run(F&& f) const -> decltype(f()) {
+    try {
+      return f();
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      const std::string what = e.what();
+      if (what.rfind(std::string(op) + ":", 0) == 0) throw Napi::Error::New(env(), what);
+      fail(what);
+    }
   }
 };
 
@@ -94,8 +122,7 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   const float* w = c.tensor(1, "weight", conv_w_size(p));
   const float* b = c.tensor(2, "bias", p.k, true);
   float* y = c.tensor(3, "y", conv_y_size(p));
-  c.require_cpu();
-  cpu::conv2d_forward(p, x, w, b, y);
+  c.run([&] { c.backend().conv2d_forward(p, x, w, b, y); });
   return info.Env().Undefined();
 }
 
@@ -105,8 +132,7 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
   const float* dy = c.tensor(0, "dy", conv_y_size(p));
   const float* w = c.tensor(1, "weight", conv_w_size(p));
   float* dx = c.tensor(2, "dx", conv_x_size(p));
-  c.require_cpu();
-  cpu::conv2d_backward_data(p, dy, w, dx);
+  c.run([&] { c.backend().conv2d_backward_data(p, dy, w, dx); });
   return info.Env().Undefined();
 }
 
@@ -117,8 +143,7 @@ Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info) {
   const float* dy = c.tensor(1, "dy", conv_y_size(p));
   float* dw = c.tensor(2, "dweight", conv_w_size(p));
   float* db = c.tensor(3, "dbias", p.k, true);
-  c.require_cpu();
-  cpu::conv2d_backward_filter(p, x, dy, dw, db);
+  c.run([&] { c.backend().conv2d_backward_filter(p, x, dy, dw, db); });
   return info.Env().Undefined();
 }
 
@@ -137,8 +162,7 @@ Napi::Value LrnForward(const Napi::CallbackInfo& info) {
   LrnParams p = lrn_params(c, c.params(2));
   const float* x = c.tensor(0, "x", lrn_size(p));
   float* y = c.tensor(1, "y", lrn_size(p));
-  c.require_cpu();
-  cpu::lrn_forward(p, x, y);
+  c.run([&] { c.backend().lrn_forward(p, x, y); });
   return info.Env().Undefined();
 }
 
@@ -148,8 +172,7 @@ Napi::Value LrnBackward(const Napi::CallbackInfo& info) {
   const float* x = c.tensor(0, "x", lrn_size(p));
   const float* dy = c.tensor(1, "dy", lrn_size(p));
   float* dx = c.tensor(2, "dx", lrn_size(p));
-  c.require_cpu();
-  cpu::lrn_backward(p, x, dy, dx);
+  c.run([&] { c.backend().lrn_backward(p, x, dy, dx); });
   return info.Env().Undefined();
 }
 
@@ -171,8 +194,7 @@ Napi::Value MaxpoolForward(const Napi::CallbackInfo& info) {
   PoolParams p = pool_params(c, c.params(2));
   const float* x = c.tensor(0, "x", pool_x_size(p));
   float* y = c.tensor(1, "y", pool_y_size(p));
-  c.require_cpu();
-  cpu::maxpool_forward(p, x, y);
+  c.run([&] { c.backend().maxpool_forward(p, x, y); });
   return info.Env().Undefined();
 }
 
@@ -183,8 +205,7 @@ Napi::Value MaxpoolBackward(const Napi::CallbackInfo& info) {
   const float* y = c.tensor(1, "y", pool_y_size(p));
   const float* dy = c.tensor(2, "dy", pool_y_size(p));
   float* dx = c.tensor(3, "dx", pool_x_size(p));
-  c.require_cpu();
-  cpu::maxpool_backward(p, x, y, dy, dx);
+  c.run([&] { c.backend().maxpool_backward(p, x, y, dy, dx); });
   return info.Env().Undefined();
 }
 
@@ -201,8 +222,7 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   const float* w = c.tensor(1, "weight", int64_t(p.out) * p.in);
   const float* b = c.tensor(2, "bias", p.out, true);
   float* y = c.tensor(3, "y", int64_t(p.n) * p.out);
-  c.require_cpu();
-  cpu::linear_forward(p, x, w, b, y);
+  c.run([&] { c.backend().linear_forward(p, x, w, b, y); });
   return info.Env().Undefined();
 }
 
@@ -212,8 +232,7 @@ Napi::Value LinearBackwardData(const Napi::CallbackInfo& info) {
   const float* dy = c.tensor(0, "dy", int64_t(p.n) * p.out);
   const float* w = c.tensor(1, "weight", int64_t(p.out) * p.in);
   float* dx = c.tensor(2, "dx", int64_t(p.n) * p.in);
-  c.require_cpu();
-  cpu::linear_backward_data(p, dy, w, dx);
+  c.run([&] { c.backend().linear_backward_data(p, dy, w, dx); });
   return info.Env().Undefined();
 }
 
@@ -224,8 +243,7 @@ Napi::Value LinearBackwardParams(const Napi::CallbackInfo& info) {
   const float* dy = c.tensor(1, "dy", int64_t(p.n) * p.out);
   float* dw = c.tensor(2, "dweight", int64_t(p.out) * p.in);
   float* db = c.tensor(3, "dbias", p.out, true);
-  c.require_cpu();
-  cpu::linear_backward_params(p, x, dy, dw, db);
+  c.run([&] { c.backend().linear_backward_params(p, x, dy, dw, db); });
   return info.Env().Undefined();
 }
 
@@ -235,33 +253,31 @@ int64_t count_of(Call& c, size_t i) {
 }
 
 // (x, y) or (y, dy, dx): every tensor has the first one's element count.
-template <void (*F)(int64_t, const float*, float*)>
+template <void (*Ops::*F)(int64_t, const float*, float*)>
 Napi::Value Unary(const Napi::CallbackInfo& info, const char* op) {
   Call c{info, op};
   const int64_t n = count_of(c, 0);
   const float* x = c.tensor(0, "x", n);
   float* y = c.tensor(1, "y", n);
-  c.require_cpu();
-  F(n, x, y);
+  c.run([&] { (c.backend().*F)(n, x, y); });
   return info.Env().Undefined();
 }
 
-template <void (*F)(int64_t, const float*, const float*, float*)>
+template <void (*Ops::*F)(int64_t, const float*, const float*, float*)>
 Napi::Value UnaryBackward(const Napi::CallbackInfo& info, const char* op) {
   Call c{info, op};
   const int64_t n = count_of(c, 0);
   const float* y = c.tensor(0, "y", n);
   const float* dy = c.tensor(1, "dy", n);
   float* dx = c.tensor(2, "dx", n);
-  c.require_cpu();
-  F(n, y, dy, dx);
+  c.run([&] { (c.backend().*F)(n, y, dy, dx); });
   return info.Env().Undefined();
 }
 
-Napi::Value ReluForward(const Napi::CallbackInfo& info) { return Unary<cpu::relu_forward>(info, "relu"); }
-Napi::Value ReluBackward(const Napi::CallbackInfo& info) { return UnaryBackward<cpu::relu_backward>(info, "reluBackward"); }
-Napi::Value TanhForward(const Napi::CallbackInfo& info) { return Unary<cpu::tanh_forward>(info, "tanh"); }
-Napi::Value TanhBackward(const Napi::CallbackInfo& info) { return UnaryBackward<cpu::tanh_backward>(info, "tanhBackward"); }
+Napi::Value ReluForward(const Napi::CallbackInfo& info) { return Unary<&Ops::relu_forward>(info, "relu"); }
+Napi::Value ReluBackward(const Napi::CallbackInfo& info) { return UnaryBackward<&Ops::relu_backward>(info, "reluBackward"); }
+Napi::Value TanhForward(const Napi::CallbackInfo& info) { return Unary<&Ops::tanh_forward>(info, "tanh"); }
+Napi::Value TanhBackward(const Napi::CallbackInfo& info) { return UnaryBackward<&Ops::tanh_backward>(info, "tanhBackward"); }
 
 DropoutParams dropout_params(Call& c, const Napi::Object& o, int64_t count) {
   DropoutParams p;
@@ -280,8 +296,7 @@ Napi::Value DropoutForwardTrain(const Napi::CallbackInfo& info) {
   const float* x = c.tensor(0, "x", n);
   float* y = c.tensor(1, "y", n);
   float* mask = c.tensor(2, "mask", n);
-  c.require_cpu();
-  cpu::dropout_forward_train(p, x, y, mask);
+  c.run([&] { c.backend().dropout_forward_train(p, x, y, mask); });
   return info.Env().Undefined();
 }
 
@@ -291,8 +306,7 @@ Napi::Value DropoutForwardEval(const Napi::CallbackInfo& info) {
   DropoutParams p = dropout_params(c, c.params(2), n);
   const float* x = c.tensor(0, "x", n);
   float* y = c.tensor(1, "y", n);
-  c.require_cpu();
-  cpu::dropout_forward_eval(p, x, y);
+  c.run([&] { c.backend().dropout_forward_eval(p, x, y); });
   return info.Env().Undefined();
 }
 
@@ -303,8 +317,7 @@ Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
   const float* dy = c.tensor(0, "dy", n);
   const float* mask = c.tensor(1, "mask", n);
   float* dx = c.tensor(2, "dx", n);
-  c.require_cpu();
-  cpu::dropout_backward(p, dy, mask, dx);
+  c.run([&] { c.backend().dropout_backward(p, dy, mask, dx); });
   return info.Env().Undefined();
 }
 
@@ -335,8 +348,8 @@ Napi::Value SoftmaxXentForward(const Napi::CallbackInfo& info) {
   const float* logits = c.tensor(0, "logits", int64_t(p.n) * p.classes);
   const int32_t* labels = labels_arg(c, 1, p);
   float* probs = c.tensor(2, "probs", int64_t(p.n) * p.classes);
-  c.require_cpu();
-  return Napi::Number::New(info.Env(), cpu::softmax_xent_forward(p, logits, labels, probs));
+  const double loss = c.run([&] { return c.backend().softmax_xent_forward(p, logits, labels, probs); });
+  return Napi::Number::New(info.Env(), loss);
 }
 
 Napi::Value SoftmaxXentBackward(const Napi::CallbackInfo& info) {
@@ -347,8 +360,7 @@ Napi::Value SoftmaxXentBackward(const Napi::CallbackInfo& info) {
   const float* probs = c.tensor(0, "probs", int64_t(p.n) * p.classes);
   const int32_t* labels = labels_arg(c, 1, p);
   float* dlogits = c.tensor(2, "dlogits", int64_t(p.n) * p.classes);
-  c.require_cpu();
-  cpu::softmax_xent_backward(p, probs, labels, scale, dlogits);
+  c.run([&] { c.backend().softmax_xent_backward(p, probs, labels, scale, dlogits); });
   return info.Env().Undefined();
 }
 
@@ -364,8 +376,7 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   float* w = c.tensor(0, "weight", n);
   const float* dw = c.tensor(1, "grad", n);
   float* v = c.tensor(2, "velocity", n);
-  c.require_cpu();
-  cpu::sgd_update(p, w, dw, v);
+  c.run([&] { c.backend().sgd_update(p, w, dw, v); });
   return info.Env().Undefined();
 }
 
@@ -380,8 +391,7 @@ Napi::Value FillNormal(const Napi::CallbackInfo& info) {
   p.seed = c.u64(o, "seedLo", "seedHi");
   p.offset = c.u64(o, "offsetLo", "offsetHi");
   float* out = c.tensor(0, "out", n);
-  c.require_cpu();
-  cpu::fill_normal(p, out);
+  c.run([&] { c.backend().fill_normal(p, out); });
   return info.Env().Undefined();
 }
 
@@ -390,8 +400,7 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
   const int64_t n = count_of(c, 0);
   float* out = c.tensor(0, "out", n);
   if (!info[1].IsNumber()) c.fail("expected a number for value");
-  c.require_cpu();
-  cpu::fill(n, info[1].As<Napi::Number>().FloatValue(), out);
+  c.run([&] { c.backend().fill(n, info[1].As<Napi::Number>().FloatValue(), out); });
   return info.Env().Undefined();
 }
 
@@ -405,9 +414,17 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
   if (src->freed() || dst->freed()) c.fail("a tensor was disposed");
   if (dst->count() != n)
     c.fail("expected " + std::to_string(n) + " elements for dst but received " + std::to_string(dst->count()));
-  if (src->kind() != DeviceKind::Cpu || dst->kind() != DeviceKind::Cpu)
-    c.fail("copies to or from cuda are not implemented in this build yet");
-  cpu::copy(n, src->data(), dst->data());
+  const bool src_host = src->kind() == DeviceKind::Cpu, dst_host = dst->kind() == DeviceKind::Cpu;
+  c.run([&] {
+    if (src_host && dst_host)
+      cpu::copy(n, src->data(), dst->data());
+    else if (src_host)
+      cuda::copy_from_host(dst->device_index(), src->data(), dst->data(), n);
+    else if (dst_host)
+      cuda::copy_to_host(src->device_index(), src->data(), dst->data(), n);
+    else
+      cuda::copy_between(src->device_index(), src->data(), dst->device_index(), dst->data(), n);
+  });
   return info.Env().Undefined();
 }
 
@@ -421,9 +438,12 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const float* a = c.tensor(0, "a", int64_t(m) * k);
   const float* b = c.tensor(1, "b", int64_t(k) * n);
   float* out = c.tensor(2, "c", int64_t(m) * n);
-  c.require_cpu();
-  auto f = o.Get("builtin").ToBoolean() ? cpu::gemm_builtin : cpu::gemm;
-  f(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, out, n);
+  const bool builtin = o.Get("builtin").ToBoolean();
+  if (builtin && c.kind != DeviceKind::Cpu) c.fail("builtin selects the CPU's built-in GEMM; it needs cpu tensors");
+  c.run([&] {
+    auto f = builtin ? cpu::gemm_builtin : c.backend().gemm;
+    f(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, out, n);
+  });
   return info.Env().Undefined();
 }
 

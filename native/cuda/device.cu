@@ -1,9 +1,8 @@
 // What the CUDA backend can see: runtime and driver versions and each device's name,
 // memory and compute capability. With the runtime linked statically this runs on machines
 // with no driver too, and reports why CUDA is unusable there instead of failing to load.
-#include <cuda_runtime.h>
 #include <string>
-#include "backend.h"
+#include "common.cuh"
 
 namespace alexnet {
 namespace cuda {
@@ -11,6 +10,9 @@ namespace cuda {
 Info info() {
   Info out;
   out.built = true;
+#ifdef ALEXNET_CUDA_EMULATOR
+  out.emulated = true;
+#endif
   out.usable = false;
   out.runtime_version = 0;
   out.driver_version = 0;

@@ -1,0 +1,342 @@
+// The host emulator behind cuda_runtime_emu.h: fibers for the threads of a block, host
+// memory for device memory, synchronous streams. See the header for what it can and
+// cannot check. Settings (environment, read once):
+//   ALEXNET_CUDA_EMULATOR_DEVICES  number of emulated devices (default 2)
+//   ALEXNET_CUDA_EMULATOR_MEMORY   bytes of memory per device (default 4 GiB)
+//   ALEXNET_CUDA_EMULATOR_PEER     0 makes cudaDeviceCanAccessPeer say no (default 1)
+#include "cuda_runtime_emu.h"
+#include <ucontext.h>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace alexnet_emu {
+
+thread_local uint3 thread_idx, block_idx;
+thread_local dim3 block_dim, grid_dim;
+
+namespace {
+
+enum class State { Ready, AtBarrier, Done };
+
+struct Fiber {
+  ucontext_t context;
+  State state;
+  uint3 index;
+};
+
+struct Block {
+  ucontext_t scheduler;
+  std::vector<Fiber> fibers;
+  Fiber* current = nullptr;
+  const std::function<void()>* body = nullptr;
+};
+
+constexpr size_t kStackBytes = 256 * 1024;
+thread_local Block* current_block = nullptr;
+thread_local std::vector<std::vector<char>> stacks;
+thread_local cudaError_t last_error = cudaSuccess;
+thread_local std::string last_error_detail;
+thread_local int current_device = 0;
+
+// Kept out of run_grid so that getcontext's "returns twice" is no concern of its locals.
+__attribute__((noinline)) void start_fiber(ucontext_t* context, char* stack, ucontext_t* link);
+
+void fiber_main() {
+  Block* b = current_block;
+  (*b->body)();
+  b->current->state = State::Done;  // uc_link returns to the scheduler
+}
+
+void start_fiber(ucontext_t* context, char* stack, ucontext_t* link) {
+  getcontext(context);
+  context->uc_stack.ss_sp = stack;
+  context->uc_stack.ss_size = kStackBytes;
+  context->uc_link = link;
+  makecontext(context, fiber_main, 0);
+}
+
+void set_error(cudaError_t err, const std::string& detail) {
+  if (last_error == cudaSuccess) {
+    last_error = err;
+    last_error_detail = detail;
+  }
+}
+
+int env_int(const char* name, long long fallback, long long* out_value = nullptr) {
+  const char* v = std::getenv(name);
+  long long value = fallback;
+  if (v && *v) value = std::atoll(v);
+  if (out_value) *out_value = value;
+  return int(value);
+}
+
+struct Devices {
+  int count;
+  size_t capacity;
+  bool peer;
+  std::vector<size_t> used;
+  std::map<void*, std::pair<int, size_t>> allocations;
+  std::set<std::pair<int, int>> peers_enabled;
+  std::mutex mutex;
+  Devices() {
+    count = std::max(0, env_int("ALEXNET_CUDA_EMULATOR_DEVICES", 2));
+    long long bytes = 0;
+    env_int("ALEXNET_CUDA_EMULATOR_MEMORY", 4LL << 30, &bytes);
+    capacity = size_t(std::max(0LL, bytes));
+    peer = env_int("ALEXNET_CUDA_EMULATOR_PEER", 1) != 0;
+    used.assign(size_t(count), 0);
+  }
+};
+
+Devices& devices() {
+  static Devices d;
+  return d;
+}
+
+}  // namespace
+
+void syncthreads() {
+  Block* b = current_block;
+  if (!b) return;
+  Fiber* f = b->current;
+  f->state = State::AtBarrier;
+  swapcontext(&f->context, &b->scheduler);
+}
+
+void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
+  const size_t threads = size_t(block.x) * block.y * block.z;
+  if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
+      grid.y > 65535 || grid.z > 65535) {
+    set_error(cudaErrorInvalidValue, "invalid configuration argument (grid " + std::to_string(grid.x) + "x" +
+                                         std::to_string(grid.y) + "x" + std::to_string(grid.z) + ", block " +
+                                         std::to_string(block.x) + "x" + std::to_string(block.y) + "x" +
+                                         std::to_string(block.z) + ")");
+    return;
+  }
+  while (stacks.size() < threads) stacks.emplace_back(kStackBytes);
+  Block b;
+  b.body = &body;
+  b.fibers.resize(threads);
+  Block* saved = current_block;
+  current_block = &b;
+  grid_dim = grid;
+  block_dim = block;
+  for (unsigned bz = 0; bz < grid.z; ++bz)
+    for (unsigned by = 0; by < grid.y; ++by)
+      for (unsigned bx = 0; bx < grid.x; ++bx) {
+        block_idx = uint3{bx, by, bz};
+        for (size_t i = 0; i < threads; ++i) {
+          Fiber& f = b.fibers[i];
+          start_fiber(&f.context, stacks[i].data(), &b.scheduler);
+          f.state = State::Ready;
+          f.index = uint3{unsigned(i % block.x), unsigned(i / block.x % block.y), unsigned(i / (size_t(block.x) * block.y))};
+        }
+        for (;;) {
+          for (Fiber& f : b.fibers) {
+            if (f.state != State::Ready) continue;
+            b.current = &f;
+            thread_idx = f.index;
+            swapcontext(&b.scheduler, &f.context);
+          }
+          size_t done = 0;
+          for (const Fiber& f : b.fibers) done += f.state == State::Done;
+          if (done == threads) break;
+          if (done > 0) {
+            // Some threads exited while others wait at a barrier: undefined on a GPU.
+            set_error(cudaErrorLaunchFailure, "__syncthreads() reached by only " + std::to_string(threads - done) +
+                                                  " of " + std::to_string(threads) + " threads of block (" +
+                                                  std::to_string(bx) + "," + std::to_string(by) + "," +
+                                                  std::to_string(bz) + ")");
+            current_block = saved;
+            return;
+          }
+          for (Fiber& f : b.fibers) f.state = State::Ready;
+        }
+      }
+  current_block = saved;
+}
+
+}  // namespace alexnet_emu
+
+using alexnet_emu::devices;
+
+namespace {
+cudaError_t check_device(int device) {
+  return device >= 0 && device < devices().count ? cudaSuccess : cudaErrorInvalidDevice;
+}
+}  // namespace
+
+cudaError_t cudaGetDeviceCount(int* count) {
+  *count = devices().count;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
+  if (check_device(device)) return cudaErrorInvalidDevice;
+  std::memset(prop, 0, sizeof(*prop));
+  std::snprintf(prop->name, sizeof(prop->name), "CUDA emulator on the host");
+  prop->totalGlobalMem = devices().capacity;
+  prop->major = 9;
+  prop->minor = 0;
+  prop->multiProcessorCount = 1;
+  return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device) {
+  if (check_device(device)) return cudaErrorInvalidDevice;
+  alexnet_emu::current_device = device;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int* device) {
+  *device = alexnet_emu::current_device;
+  return cudaSuccess;
+}
+
+cudaError_t cudaRuntimeGetVersion(int* version) {
+  *version = 13000;
+  return cudaSuccess;
+}
+
+cudaError_t cudaDriverGetVersion(int* version) {
+  *version = 13000;
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  auto& d = devices();
+  std::lock_guard<std::mutex> lock(d.mutex);
+  *total_bytes = d.capacity;
+  *free_bytes = d.capacity - d.used[size_t(alexnet_emu::current_device)];
+  return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void** ptr, size_t bytes) {
+  auto& d = devices();
+  std::lock_guard<std::mutex> lock(d.mutex);
+  const int dev = alexnet_emu::current_device;
+  if (d.used[size_t(dev)] + bytes > d.capacity) return cudaErrorMemoryAllocation;
+  void* p = std::aligned_alloc(256, std::max<size_t>(256, (bytes + 255) / 256 * 256));
+  if (!p) return cudaErrorMemoryAllocation;
+  d.used[size_t(dev)] += bytes;
+  d.allocations[p] = {dev, bytes};
+  *ptr = p;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFree(void* ptr) {
+  if (!ptr) return cudaSuccess;
+  auto& d = devices();
+  std::lock_guard<std::mutex> lock(d.mutex);
+  auto it = d.allocations.find(ptr);
+  if (it == d.allocations.end()) return cudaErrorInvalidValue;
+  d.used[size_t(it->second.first)] -= it->second.second;
+  d.allocations.erase(it);
+  std::free(ptr);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
+  *ptr = std::aligned_alloc(256, std::max<size_t>(256, (bytes + 255) / 256 * 256));
+  return *ptr ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t cudaFreeHost(void* ptr) {
+  std::free(ptr);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+  if (bytes) std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  return cudaMemcpyAsync(dst, src, bytes, kind, nullptr);
+}
+
+cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device, size_t bytes,
+                                cudaStream_t) {
+  if (check_device(dst_device) || check_device(src_device)) return cudaErrorInvalidDevice;
+  if (bytes) std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) {
+  std::memset(ptr, value, bytes);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned) {
+  static char token;
+  *stream = reinterpret_cast<cudaStream_t>(&token);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned) { return cudaSuccess; }
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
+  static char token;
+  *event = reinterpret_cast<cudaEvent_t>(&token);
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+
+cudaError_t cudaDeviceCanAccessPeer(int* can, int device, int peer) {
+  if (check_device(device) || check_device(peer)) return cudaErrorInvalidDevice;
+  *can = devices().peer && device != peer ? 1 : 0;
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceEnablePeerAccess(int peer, unsigned) {
+  auto& d = devices();
+  if (check_device(peer)) return cudaErrorInvalidDevice;
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (!d.peer) return cudaErrorInvalidDevice;
+  if (!d.peers_enabled.insert({alexnet_emu::current_device, peer}).second) return cudaErrorPeerAccessAlreadyEnabled;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetLastError() {
+  const cudaError_t e = alexnet_emu::last_error;
+  alexnet_emu::last_error = cudaSuccess;
+  return e;
+}
+
+cudaError_t cudaPeekAtLastError() { return alexnet_emu::last_error; }
+
+const char* cudaGetErrorName(cudaError_t err) {
+  switch (err) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    case cudaErrorPeerAccessAlreadyEnabled: return "cudaErrorPeerAccessAlreadyEnabled";
+    case cudaErrorPeerAccessNotEnabled: return "cudaErrorPeerAccessNotEnabled";
+    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+  }
+  return "cudaErrorUnknown";
+}
+
+const char* cudaGetErrorString(cudaError_t err) {
+  switch (err) {
+    case cudaSuccess: return "no error";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorPeerAccessAlreadyEnabled: return "peer access is already enabled";
+    case cudaErrorPeerAccessNotEnabled: return "peer access has not been enabled";
+    default: break;
+  }
+  // the emulator's own detail (which launch, which block) for launch errors
+  return alexnet_emu::last_error_detail.empty() ? "unspecified emulator error" : alexnet_emu::last_error_detail.c_str();
+}

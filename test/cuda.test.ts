@@ -1,0 +1,75 @@
+// What only the CUDA backend has: copies between the host and devices and between devices
+// (peer-to-peer, or two logical devices on one GPU), the device memory cache, and its errors.
+// Runs where CUDA is usable: on a GPU, or on the host emulator of the test build
+// (`npm run test:emulator`, which has two emulated devices).
+import test, { ExecutionContext } from 'ava';
+import * as ops from '../lib/ops';
+import { Tensor, releaseCachedMemory } from '../lib/tensor';
+import { backendInfo } from '../lib/info';
+import { backends } from './_backends';
+import { uniform } from './_reference';
+
+const cuda = backends().find((b) => b.name === 'cuda')!;
+const deviceCount = cuda.available ? backendInfo().cuda.devices.length : 0;
+const cudaTest = (title: string, body: (t: ExecutionContext) => void) =>
+  cuda.available ? test(`cuda: ${title}`, body) : test.skip(`cuda: ${title} (skipped: ${cuda.reason})`, () => {});
+
+cudaTest('copies between the host and every device, and between every pair of devices, are exact', (t) => {
+  const devices = ['cpu', ...Array.from({ length: Math.min(deviceCount, 2) }, (_, i) => `cuda:${i}`), 'cudnn:0'].filter(
+    (d) => d !== 'cudnn:0' || backendInfo().cudnn.usable,
+  );
+  const values = uniform(1000, 31);
+  for (const from of devices)
+    for (const to of devices) {
+      const src = Tensor.fromArray(values, [10, 100], from);
+      const dst = Tensor.zeros([10, 100], to);
+      ops.copy(src, dst);
+      t.deepEqual(dst.toFloat32Array(), values, `${from} -> ${to}`);
+      t.deepEqual(src.to(to).toFloat32Array(), values, `${from} -> ${to} by Tensor.to`);
+      src.dispose();
+      dst.dispose();
+    }
+  t.pass(`${devices.length} devices`);
+});
+
+cudaTest('a copy of more than the staging buffer (8 MiB) arrives whole on another device', (t) => {
+  if (deviceCount < 2) return t.pass('one device: the same-device copy is covered above');
+  const n = 3 * 1024 * 1024 + 17;  // 12 MiB and a bit: two full stages and a partial one
+  const values = uniform(n, 32);
+  const a = Tensor.fromArray(values, [n], 'cuda:0');
+  const b = a.to('cuda:1');
+  t.deepEqual(b.toFloat32Array(), values);
+});
+
+cudaTest('ops refuse tensors on two different devices, naming both', (t) => {
+  if (deviceCount < 2) return t.pass('needs two devices');
+  const w = Tensor.zeros([4], 'cuda:0');
+  const g = Tensor.zeros([4], 'cuda:1');
+  const v = Tensor.zeros([4], 'cuda:0');
+  t.throws(() => ops.sgdUpdate(w, g, v, { lr: 0.1 }), { message: /cuda:1.*cuda:0|cuda:0.*cuda:1/ });
+});
+
+cudaTest('asking for more memory than the device has is an error that says how much, not a crash', (t) => {
+  const total = backendInfo().cuda.devices[0].totalMemory;
+  const floats = Math.ceil(total / 4) + 1024 * 1024;
+  const err = t.throws(() => Tensor.empty([floats], 'cuda:0'));
+  t.regex(err!.message, /out of memory on cuda:0: asked for \d+ bytes, \d+ of \d+ bytes free/);
+  // and the device still works afterwards
+  const z = Tensor.fromArray([1, 2, 3], [3], 'cuda:0');
+  t.deepEqual(Array.from(z.toFloat32Array()), [1, 2, 3]);
+});
+
+cudaTest('freed device memory is cached by size and reused; releaseCachedMemory returns it', (t) => {
+  releaseCachedMemory();
+  const cached = () => backendInfo().cuda.cachedBytes;
+  t.is(cached(), 0);
+  const a = Tensor.zeros([1024, 1024], 'cuda:0');  // 4 MiB
+  a.dispose();
+  t.is(cached(), 4 * 2 ** 20);
+  const b = Tensor.zeros([2048, 512], 'cuda:0');  // the same size: reused, and zeroed
+  t.is(cached(), 0);
+  t.deepEqual(b.toFloat32Array().slice(0, 8), new Float32Array(8));
+  b.dispose();
+  t.true(releaseCachedMemory() >= 4 * 2 ** 20);
+  t.is(cached(), 0);
+});
