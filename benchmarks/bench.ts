@@ -1,8 +1,10 @@
-// `npm run bench -- [--suite ops|step|data|all] [--batch N] [--repeats N] [--device cpu] [--out DIR]`
+// `npm run bench -- [--suite ops|step|data|columns|all] [--batch N] [--repeats N] [--device cpu] [--out DIR]`
 //   ops   per-op timings at AlexNet's shapes, ours, beside an SGEMM ceiling (benchmarks/ops.ts)
 //   step  the whole AlexNet, training step and inference, ours beside PyTorch on the same
 //         machine in the same run (benchmarks/step.ts, benchmarks/torch_alexnet.py), with ratios
 //   data  the data pipeline's images/s (benchmarks/data.ts)
+//   columns  a training step on one device beside the paper's two columns on two devices
+//         (--split cpu,cpu by default), and the bytes the columns copy (benchmarks/columns.ts)
 // Each suite prints a table and writes JSON into --out (default bench-results/).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,7 +12,7 @@ import * as path from 'node:path';
 import { flag } from './_common';
 
 const suite = flag('suite', 'step');
-const batch = flag('batch', suite === 'ops' ? '16' : '128');
+const batch = flag('batch', suite === 'ops' || suite === 'columns' ? '16' : '128');
 const repeats = flag('repeats', '3');
 const device = flag('device', 'cpu');
 const out = flag('out', 'bench-results');
@@ -26,7 +28,7 @@ function run(cmd: string, args: string[]): boolean {
 }
 
 const here = __dirname;
-const suites = suite === 'all' ? ['ops', 'step', 'data'] : [suite];
+const suites = suite === 'all' ? ['ops', 'step', 'data', 'columns'] : [suite];
 for (const s of suites) {
   if (s === 'ops') {
     run(process.execPath, [path.join(here, 'ops.js'), '--batch', batch, '--repeats', repeats, '--device', device, '--json', path.join(out, 'ops.json')]);
@@ -51,8 +53,12 @@ for (const s of suites) {
     fs.writeFileSync(path.join(out, 'step.json'), JSON.stringify({ ours: a, pytorch: b }, null, 2));
   } else if (s === 'data') {
     run(process.execPath, [path.join(here, 'data.js'), '--images', '600', '--seconds', '6', '--workers', '0,1,2', '--dir', path.join(out, 'data')]);
+  } else if (s === 'columns') {
+    const split = flag('split', '');
+    run(process.execPath, [path.join(here, 'columns.js'), '--batch', batch, '--repeats', repeats, '--device', device,
+      ...(split ? ['--split', split] : []), '--json', path.join(out, 'columns.json')]);
   } else {
-    console.error(`unknown suite ${JSON.stringify(s)}: ops, step, data or all`);
+    console.error(`unknown suite ${JSON.stringify(s)}: ops, step, data, columns or all`);
     process.exit(2);
   }
 }
