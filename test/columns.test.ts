@@ -14,7 +14,8 @@ import { alexnet, ModelConfig, ModelOptions, Network } from '../lib/nn/model';
 import { Sgd } from '../lib/optim';
 import { Tensor } from '../lib/tensor';
 import { fit, FitOptions, loadCheckpoint, networkFromCheckpoint, restore, saveCheckpoint } from '../lib/train';
-import { eachBackend } from './_backends';
+import { backendInfo } from '../lib/info';
+import { backends, eachBackend } from './_backends';
 import { uniform } from './_reference';
 import { preparedGradients } from './data/_fixtures';
 
@@ -75,9 +76,11 @@ function forwardBackward(net: Network | ColumnNetwork, x: Tensor, labels: Int32A
   return run;
 }
 
-function sameFunction(t: ExecutionContext, config: ModelConfig, device: string, n = 3): void {
+/** The single-device model on devices[0] and the columns on devices, compared. */
+function sameFunction(t: ExecutionContext, config: ModelConfig, devices: [string, string], n = 3): ColumnNetwork {
+  const device = devices[0];
   const single = new Network(config, { seed: 4, device });
-  const split = new ColumnNetwork(config, { seed: 4, devices: [device, device] });
+  const split = new ColumnNetwork(config, { seed: 4, devices });
   const [c, h, w] = config.input;
   const x = Tensor.randn([n, c, h, w], { seed: 6, std: 40, device });
   const labels = Int32Array.from({ length: n }, (_, i) => (3 * i + 1) % config.options.classes);
@@ -88,7 +91,9 @@ function sameFunction(t: ExecutionContext, config: ModelConfig, device: string, 
   t.deepEqual([...b.grads.keys()], [...a.grads.keys()]);
   for (const [name, g] of a.grads) close(t, `${name} gradient`, g.data, b.grads.get(name)!.data);
   t.true(a.dx.some((v) => v !== 0) && [...a.grads.values()].every((g) => g.data.some((v) => v !== 0)), 'every gradient is non-zero');
-  for (const net of [single, split, x]) net.dispose();
+  single.dispose();
+  x.dispose();
+  return split;
 }
 
 // ---------------------------------------------------------------- the split
@@ -172,11 +177,34 @@ test('models that do not split into two columns are a clear error', (t) => {
 // ---------------------------------------------------------------- the same function
 
 eachBackend('forward and backward on two logical devices equal the single-device model with groups 2', (t, b) => {
-  sameFunction(t, small(), b.device);
+  sameFunction(t, small(), [b.device, b.device]).dispose();
 });
 
+// Two distinct devices: the copies cross devices, the image is copied to B's and its
+// gradient back, and each column's parameters and velocities live on its own device.
+const cuda = backends().find((b) => b.name === 'cuda')!;
+const gpus = cuda.available ? backendInfo().cuda.devices.length : 0;
+const twoGpus = `cuda: cuda:0 and cuda:1 compute the same function, each column's parameters and velocities on its own device`;
+if (gpus >= 2)
+  test(twoGpus, (t) => {
+    const config = small();
+    const split = sameFunction(t, config, ['cuda:0', 'cuda:1']);
+    const sgd = new Sgd(split.params(), { lr: 0.01, momentum: 0.9, weightDecay: 0.0005 });
+    for (const c of [0, 1] as const)
+      for (const p of split.columnParams(c)) {
+        t.is(p.value.device.toString(), `cuda:${c}`, p.name);
+        t.is(p.grad!.device.toString(), `cuda:${c}`, `gradient of ${p.name}`);
+        t.is(sgd.velocity.get(p.name)!.device.toString(), `cuda:${c}`, `velocity of ${p.name}`);
+      }
+    const traffic = columnTraffic(config, 3);
+    t.deepEqual(split.copiedBytes, { forward: traffic.forward, backward: traffic.backward, total: traffic.total, input: 2 * 3 * 3 * 67 * 67 * 4 });
+    sgd.dispose();
+    split.dispose();
+  });
+else test.skip(`${twoGpus} (skipped: ${cuda.available ? `${gpus} CUDA device` : cuda.reason})`, () => {});
+
 test('the same function for a variant: tanh, no LRN, 2x2 pooling, width 0.25', (t) => {
-  sameFunction(t, small({ activation: 'tanh', lrn: false, overlappingPool: false, width: 0.25 }), 'cpu', 2);
+  sameFunction(t, small({ activation: 'tanh', lrn: false, overlappingPool: false, width: 0.25 }), ['cpu', 'cpu'], 2).dispose();
 });
 
 test('with dropout on, evaluation (dropout as x0.5) gives the same logits', (t) => {
