@@ -168,7 +168,7 @@ const trainFlags: Record<string, FlagSpec> = {
   'step-every': { type: 'int', min: 1, help: `step: epochs between /10 (default 30; ${SMALL.stepEvery} on the built-in set)` },
   device: {
     ...deviceFlag, value: 'DEVICE[,DEVICE]',
-    help: "where to train: cpu, cuda or cuda:N; two devices (cpu,cpu or cuda:0,cuda:1) put the paper's two columns on them, one each (default: the GPU when usable, else the CPU)",
+    help: "where to train: cpu, cuda[:N] or cudnn[:N]; two devices (cpu,cpu or cuda:0,cuda:1) put the paper's two columns on them, one each (default: the GPU when usable, else the CPU)",
   },
   seed: { type: 'int', min: 0, default: 1, help: 'seed of initialisation, data order, augmentation and dropout' },
   resume: { type: 'bool', help: 'continue the run in --out from its last checkpoint' },
