@@ -1,6 +1,6 @@
-// Per-op timings of the CPU backend at AlexNet's layer shapes, beside a GEMM ceiling
-// measured in the same run. Medians over repeats after a warm-up.
-//   node benchmarks/ops.js [--batch 16] [--repeats 5] [--device cpu] [--json out.json]
+// Per-op timings of one backend at AlexNet's layer shapes, beside a GEMM ceiling measured in
+// the same run. Medians over repeats after a warm-up (on a GPU, the clock waits for the device).
+//   node benchmarks/ops.js [--batch 16] [--repeats 5] [--device cpu|cuda:0|cudnn:0] [--json out.json]
 import * as fs from 'node:fs';
 import { backendInfo } from '../lib/info';
 import * as ops from '../lib/ops';
@@ -19,12 +19,12 @@ if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(repeats) || repe
 }
 
 /** Median milliseconds of f after a warm-up; the tensors it returns are disposed, untimed. */
-const time = (f: () => Tensor[] | void): number => timeMs(repeats, f, (r) => r && r.forEach((t) => t.dispose()));
+const time = (f: () => Tensor[] | void): number => timeMs(repeats, f, (r) => r && r.forEach((t) => t.dispose()), device);
 
 const rows: Row[] = [];
 const add = (op: string, shape: string, ms: number, flops: number) => rows.push({ op, shape, ms, gflops: flops / ms / 1e6 });
 
-// Ceiling: one large SGEMM through the same BLAS.
+// Ceiling: one large SGEMM through the same BLAS (on a GPU: our own SGEMM kernel).
 {
   const n = 2048;
   const a = Tensor.randn([n, n], { seed: 1, device }), b = Tensor.randn([n, n], { seed: 2, device }), c = Tensor.zeros([n, n], device);
@@ -86,8 +86,9 @@ for (const [name, inF, out] of [['fc6', 9216, 4096], ['fc7', 4096, 4096], ['fc8'
 }
 
 const info = backendInfo();
-console.log(`device ${device}, batch ${batch}, median of ${repeats} after a warm-up; ${info.cpu.blas}, ${info.cpu.threads} threads`);
+const where = device === 'cpu' ? `${info.cpu.blas}, ${info.cpu.threads} threads` : `${info.cuda.devices[0]?.name}`;
+console.log(`device ${device}, batch ${batch}, median of ${repeats} after a warm-up; ${where}`);
 console.log(`${'op'.padEnd(16)} ${'shape'.padEnd(30)} ${'ms'.padStart(10)} ${'GFLOP/s'.padStart(9)}`);
 for (const r of rows)
   console.log(`${r.op.padEnd(16)} ${r.shape.padEnd(30)} ${r.ms.toFixed(2).padStart(10)} ${(r.gflops ? r.gflops.toFixed(1) : '-').padStart(9)}`);
-if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ device, batch, repeats, blas: info.cpu.blas, threads: info.cpu.threads, rows }, null, 2));
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ device, gpu: info.cuda.devices[0]?.name, batch, repeats, blas: info.cpu.blas, threads: info.cpu.threads, rows }, null, 2));

@@ -20,7 +20,7 @@ if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(repeats) || repe
   process.exit(2);
 }
 
-const time = (f: () => void) => timeMs(repeats, f);
+const time = (f: () => void) => timeMs(repeats, f, () => {}, device);
 
 // ceiling: one large SGEMM through the same BLAS
 const n = 2048;
@@ -61,7 +61,7 @@ for (const layer of net.layers) {
 }
 const gflop = (ms: number, flopsPerImage: number) => (flopsPerImage * batch) / ms / 1e6;
 const result = {
-  system: 'ours', device, batch, repeats, blas: backendInfo().cpu.blas, threads: backendInfo().cpu.threads,
+  system: 'ours', device, gpu: device === 'cpu' ? undefined : backendInfo().cuda.devices[0]?.name, batch, repeats, blas: backendInfo().cpu.blas, threads: backendInfo().cpu.threads,
   parameters: net.parameterCount(), forward_gmacs_per_image: macs / 1e9,
   sgemm_gflops: ceiling,
   train_ms: trainMs, train_images_per_s: (batch * 1000) / trainMs, train_gflops: gflop(trainMs, 6 * macs),

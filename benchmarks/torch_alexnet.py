@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The baseline for benchmarks/step.ts: the same AlexNet in PyTorch on the CPU (227 input,
+"""The baseline for benchmarks/step.ts: the same AlexNet in PyTorch (227 input,
 groups 2 in conv2/4/5, cross-map LRN within each group with PyTorch's alpha = 5 x the
 paper's, 60,965,224 parameters). Times a training step (forward, loss, backward, SGD) and
-inference at a batch size, each layer forward and backward, and peak resident memory.
+inference at a batch size, each layer forward and backward, and peak resident memory, on the
+CPU or (--device cuda) on a GPU, where it uses cuDNN with its autotuner on and the clock waits
+for the GPU.
 
-    python3 benchmarks/torch_alexnet.py [--batch 128] [--repeats 3] [--threads 2] [--json FILE]
+    python3 benchmarks/torch_alexnet.py [--batch 128] [--repeats 3] [--threads 2] [--device cpu|cuda] [--json FILE]
 """
 import argparse
 import json
@@ -47,12 +49,17 @@ NAMES = {0: 'conv1', 2: 'lrn1', 3: 'pool1', 4: 'conv2', 6: 'lrn2', 7: 'pool2', 8
          12: 'conv5', 14: 'pool5', 16: 'fc6', 19: 'fc7', 22: 'fc8'}
 
 
+SYNC = lambda: None  # noqa: E731  (torch.cuda.synchronize on a GPU)
+
+
 def median_ms(f, repeats):
     f()
+    SYNC()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         f()
+        SYNC()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
 
@@ -63,17 +70,28 @@ def main():
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--layers', action='store_true', help='also time each layer forward and backward')
+    ap.add_argument('--device', default='cpu', help='cpu or cuda')
     ap.add_argument('--json')
     args = ap.parse_args()
+    global SYNC
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    model = alexnet()
+    dev = torch.device(args.device)
+    if dev.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise SystemExit('torch_alexnet.py: --device cuda, but this PyTorch sees no GPU')
+        SYNC = torch.cuda.synchronize
+        torch.backends.cudnn.benchmark = True
+        # FP32 as in the paper: no TF32 tensor-core shortcuts in the baseline either
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    model = alexnet().to(dev)
     params = sum(p.numel() for p in model.parameters())
     assert params == 60_965_224, params
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=0.0005)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(args.batch, 3, 227, 227) * 50
-    y = torch.arange(args.batch) % 1000
+    x = torch.randn(args.batch, 3, 227, 227, device=dev) * 50
+    y = torch.arange(args.batch, device=dev) % 1000
 
     def train_step():
         opt.zero_grad(set_to_none=True)
@@ -102,11 +120,16 @@ def main():
     result = {
         'system': 'pytorch', 'version': torch.__version__, 'threads': torch.get_num_threads(), 'batch': args.batch,
         'repeats': args.repeats, 'parameters': params, 'mkldnn': torch.backends.mkldnn.is_available(),
+        'device': args.device, 'gpu': torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
+        'cudnn': torch.backends.cudnn.version() if dev.type == 'cuda' else None,
         'train_ms': train_ms, 'train_images_per_s': args.batch * 1000 / train_ms,
         'infer_ms': infer_ms, 'infer_images_per_s': args.batch * 1000 / infer_ms,
         'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'layers': layers,
+        'peak_gpu_mib': torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == 'cuda' else None,
     }
-    print(f"pytorch {torch.__version__} (cpu, batch {args.batch}, {result['threads']} threads, oneDNN {result['mkldnn']}): "
+    where = (f"{result['gpu']}, cuDNN {result['cudnn']}" if dev.type == 'cuda'
+             else f"cpu, {result['threads']} threads, oneDNN {result['mkldnn']}")
+    print(f"pytorch {torch.__version__} ({where}, batch {args.batch}): "
           f"train {train_ms:.0f} ms/step = {result['train_images_per_s']:.1f} img/s, "
           f"inference {infer_ms:.0f} ms = {result['infer_images_per_s']:.1f} img/s, peak RSS {result['peak_rss_mib']:.0f} MiB")
     for l in layers:

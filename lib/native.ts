@@ -17,6 +17,9 @@ export interface CudaDeviceInfo {
   freeMemory: number;
   computeCapability: string;
   multiprocessors: number;
+  clockMHz: number;
+  /** the card's FP32 rate: FMA lanes x 2 x SMs x clock */
+  fp32PeakTflops: number;
 }
 
 export interface NativeInfo {
@@ -72,6 +75,7 @@ export interface NativeAddon {
   fill(out: Buf, value: number): void;
   copy(src: Buf, dst: Buf): void;
   gemm(a: Buf, b: Buf, c: Buf, p: Params): void;
+  synchronize(kind: 'cpu' | 'cuda' | 'cudnn', index: number): void;
   philox(blockLo: number, blockHi: number, offsetLo: number, offsetHi: number, seedLo: number, seedHi: number): Uint32Array;
 }
 

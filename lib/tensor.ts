@@ -41,6 +41,15 @@ export function releaseCachedMemory(): number {
   return native().releaseCachedMemory();
 }
 
+/**
+ * Waits until every op queued on `device` has run. GPU ops are queued and return at once;
+ * reading a tensor waits by itself, so only timing code needs this. A no-op on the cpu.
+ */
+export function synchronize(device: DeviceLike): void {
+  const d = Device.parse(device, 'synchronize');
+  native().synchronize(d.kind, d.index);
+}
+
 /** The memory behind one or more tensors (a base and its views). */
 class Storage {
   constructor(public buffer: NativeBuffer | null) {}

@@ -8,6 +8,10 @@ import { Tensor, releaseCachedMemory } from '../lib/tensor';
 import { backendInfo } from '../lib/info';
 import { backends } from './_backends';
 import { uniform } from './_reference';
+import { alexnet, Network } from '../lib/nn/model';
+import { SoftmaxCrossEntropy } from '../lib/nn/layers';
+import { Sgd } from '../lib/optim';
+import { trainStep } from '../lib/train';
 
 const cuda = backends().find((b) => b.name === 'cuda')!;
 const deviceCount = cuda.available ? backendInfo().cuda.devices.length : 0;
@@ -72,4 +76,32 @@ cudaTest('freed device memory is cached by size and reused; releaseCachedMemory 
   b.dispose();
   t.true(releaseCachedMemory() >= 4 * 2 ** 20);
   t.is(cached(), 0);
+});
+
+cudaTest('a training step of a small AlexNet on cuda equals the same step on the cpu', (t) => {
+  const config = alexnet({ width: 0.125, crop: 67, classes: 7 });
+  const batch = {
+    images: Float32Array.from(uniform(4 * 3 * 67 * 67, 41), (v) => 40 * v),
+    shape: [4, 3, 67, 67],
+    labels: Int32Array.from([0, 3, 6, 2]),
+  };
+  const run = (device: string) => {
+    const net = new Network(config, { seed: 5, device });
+    const sgd = new Sgd(net.params(), { lr: 0.01, momentum: 0.9, weightDecay: 0.0005 });
+    const xent = new SoftmaxCrossEntropy();
+    const losses = [0, 1, 2].map((step) => trainStep(net, sgd, xent, batch as never, { device, seed: 9, step, lr: 0.01 }).loss);
+    return { losses, params: net.params().map((p) => p.value.toFloat32Array()) };
+  };
+  const cpu = run('cpu'), gpu = run('cuda:0');
+  for (let i = 0; i < 3; i++) t.true(Math.abs(cpu.losses[i] - gpu.losses[i]) <= 1e-5 * Math.abs(cpu.losses[i]), `loss of step ${i}: ${cpu.losses[i]} vs ${gpu.losses[i]}`);
+  let worst = 0;
+  cpu.params.forEach((p, i) => {
+    let scale = 0, err = 0;
+    for (let j = 0; j < p.length; j++) {
+      scale = Math.max(scale, Math.abs(p[j]));
+      err = Math.max(err, Math.abs(p[j] - gpu.params[i][j]));
+    }
+    worst = Math.max(worst, err / scale);
+  });
+  t.true(worst < 1e-5, `parameters after three steps differ by ${worst} of their largest magnitude`);
 });

@@ -57,6 +57,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o["freeMemory"] = double(d.free_memory);
     o["computeCapability"] = std::to_string(d.major) + "." + std::to_string(d.minor);
     o["multiprocessors"] = d.multiprocessors;
+    o["clockMHz"] = d.clock_mhz;
+    o["fp32PeakTflops"] = d.fp32_peak_tflops;
     devices[i] = o;
   }
   cuda_info["devices"] = devices;

@@ -447,6 +447,22 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// synchronize(kind, index): waits until everything queued on that device has run (the
+// benchmarks' clock; ops never need it, reads wait by themselves). A no-op for the cpu.
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw Napi::TypeError::New(info.Env(), "synchronize: expected (kind, index)");
+  const std::string kind = info[0].As<Napi::String>();
+  if (kind == "cpu") return info.Env().Undefined();
+  if (kind != "cuda" && kind != "cudnn") throw Napi::TypeError::New(info.Env(), "synchronize: unknown device kind '" + kind + "'");
+  try {
+    cuda::synchronize(info[1].As<Napi::Number>().Int32Value());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("synchronize: ") + e.what());
+  }
+  return info.Env().Undefined();
+}
+
 // philox(blockLo, blockHi, offsetLo, offsetHi, seedLo, seedHi): Uint32Array(4), for tests.
 Napi::Value Philox(const Napi::CallbackInfo& info) {
   uint32_t w[6];
@@ -489,6 +505,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   exports["copy"] = Napi::Function::New(env, Copy);
   exports["gemm"] = Napi::Function::New(env, Gemm);
   exports["philox"] = Napi::Function::New(env, Philox);
+  exports["synchronize"] = Napi::Function::New(env, Synchronize);
 }
 
 }  // namespace alexnet

@@ -43,13 +43,13 @@ void launch(const char* name, dim3 grid, dim3 block, void (*kernel)(Params...), 
   alexnet_emu::run_grid(grid, block, [&] { kernel(args...); });
   after_launch(name);
 }
-#else
+#elif defined(__CUDACC__)
 template <class... Params, class... Args>
 void launch(const char* name, dim3 grid, dim3 block, void (*kernel)(Params...), Args&&... args) {
   kernel<<<grid, block, 0, stream()>>>(std::forward<Args>(args)...);
   after_launch(name);
 }
-#endif
+#endif  // a host compiler (the cuDNN sources) includes this for the rest, and launches nothing
 
 // Blocks for a grid-stride loop over `count` elements. The emulator runs every thread as a
 // fiber, so it gets few threads (the loop covers the rest: same result, less time).

@@ -43,6 +43,13 @@ Info info() {
     d.major = prop.major;
     d.minor = prop.minor;
     d.multiprocessors = prop.multiProcessorCount;
+    int khz = 0;
+    if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, i) == cudaSuccess) d.clock_mhz = khz / 1000;
+    // FP32 lanes per SM: 64 on sm_60, sm_70, sm_75 and sm_80 (P100, V100, Turing, A100),
+    // 128 on sm_61 and on sm_86 onwards (H100/H200 included)
+    const bool half = (prop.major == 6 && prop.minor == 0) || prop.major == 7 || (prop.major == 8 && prop.minor == 0);
+    const int lanes = half ? 64 : 128;
+    d.fp32_peak_tflops = 2.0 * lanes * prop.multiProcessorCount * (khz / 1e9);
     out.devices.push_back(d);
   }
   cudaGetLastError();

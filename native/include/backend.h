@@ -142,6 +142,8 @@ struct DeviceInfo {
   std::string name;
   size_t total_memory, free_memory;
   int major, minor, multiprocessors;
+  int clock_mhz = 0;              // peak SM clock
+  double fp32_peak_tflops = 0.0;  // FMA lanes x 2 x SMs x clock: the card's FP32 rate
 };
 struct Info {
   bool built;                 // compiled into this addon
