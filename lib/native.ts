@@ -74,6 +74,7 @@ export interface NativeAddon {
   fillNormal(out: Buf, p: Params): void;
   fill(out: Buf, value: number): void;
   copy(src: Buf, dst: Buf): void;
+  add(a: Buf, b: Buf, out: Buf): void;
   gemm(a: Buf, b: Buf, c: Buf, p: Params): void;
   synchronize(kind: 'cpu' | 'cuda' | 'cudnn', index: number): void;
   philox(blockLo: number, blockHi: number, offsetLo: number, offsetHi: number, seedLo: number, seedHi: number): Uint32Array;

@@ -387,6 +387,22 @@ export function copy(src: Tensor, dst: Tensor): void {
   native().copy(src.handle(op, 'src'), dst.handle(op, 'dst'));
 }
 
+/** out = a + b elementwise (same shape, same device); out defaults to a new tensor and may be a or b. */
+export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
+  const op = 'add';
+  checkTensor(op, 'a', a);
+  checkTensor(op, 'b', b);
+  checkShapeEquals(op, 'b', b, a.shape);
+  if (out !== undefined) {
+    checkTensor(op, 'out', out);
+    checkShapeEquals(op, 'out', out, a.shape);
+  }
+  checkSameDevice(op, { a, b, out });
+  const y = out ?? Tensor.empty(a.shape, a.device);
+  native().add(a.handle(op, 'a'), b.handle(op, 'b'), y.handle(op, 'out'));
+  return y;
+}
+
 export interface GemmOptions {
   transA?: boolean;
   transB?: boolean;

@@ -197,3 +197,13 @@ for (const builtin of [false, true]) {
     });
   }
 }
+
+eachBackend('add: out = a + b, into a new tensor or in place', (t, b) => {
+  const as = uniform(1031, 51), bs = uniform(1031, 52);
+  const a = Tensor.fromArray(as, [1031], b.device), bb = Tensor.fromArray(bs, [1031], b.device);
+  const expected = Float32Array.from(as, (v, i) => v + bs[i]);
+  t.deepEqual(ops.add(a, bb).toFloat32Array(), expected);
+  ops.add(a, bb, a);
+  t.deepEqual(a.toFloat32Array(), expected);
+  t.throws(() => ops.add(a, Tensor.zeros([1030], b.device)), { message: /add: Expected shape \[1031\] for b/ });
+});

@@ -239,12 +239,9 @@ type Pair = [Tensor, Tensor];
 /** A copy to another column's device, counted. */
 type Send = (t: Tensor, to: Column, pass: keyof Traffic) => Tensor;
 
-/** y += t, same shape, same device: a 1x1-by-1xS GEMM with beta 1 (the ops have no add). */
-function addInto(y: Tensor, t: Tensor, one: Tensor): void {
-  const yv = y.reshape([1, y.size]), tv = t.reshape([1, t.size]);
-  ops.gemm(one, tv, yv, { beta: 1 });
-  yv.dispose();
-  tv.dispose();
+/** y += t, same shape, same device. */
+function addInto(y: Tensor, t: Tensor): void {
+  ops.add(y, t, y);
 }
 
 /** A conv or fc weight block without a bias: the part of a layer that reads the other column. */
@@ -320,7 +317,6 @@ class CrossStage implements Stage {
     private readonly own: [Conv2d | Linear, Conv2d | Linear],
     private readonly from: [Unbiased, Unbiased],
     private readonly send: Send,
-    private readonly ones: Pair,
   ) {}
 
   params(): Param[] {
@@ -333,7 +329,7 @@ class CrossStage implements Stage {
       const copy = this.send(h[1 - c], c, 'forward');
       const y = this.own[c].forward(h[c]);
       const t = this.from[c].forward(copy);
-      addInto(y, t, this.ones[c]);
+      addInto(y, t);
       t.dispose();
       if (ctx.training) this.copies.push(copy);
       else copy.dispose();
@@ -351,7 +347,7 @@ class CrossStage implements Stage {
     for (const c of COLUMNS) {
       const back = this.send(other[1 - c]!, c, 'backward');
       other[1 - c]!.dispose();
-      addInto(own[c]!, back, this.ones[c]);
+      addInto(own[c]!, back);
       back.dispose();
     }
     return own as Pair;
@@ -375,7 +371,6 @@ class MergeStage {
     private readonly a: Linear,
     private readonly b: Unbiased,
     private readonly send: Send,
-    private readonly oneA: Tensor,
   ) {}
 
   params(): Param[] {
@@ -387,7 +382,7 @@ class MergeStage {
     const partial = this.b.forward(h[1]);
     const copy = this.send(partial, 0, 'forward');
     partial.dispose();
-    addInto(logits, copy, this.oneA);
+    addInto(logits, copy);
     copy.dispose();
     return logits;
   }
@@ -425,7 +420,6 @@ export class ColumnNetwork {
   readonly devices: readonly [Device, Device];
   private readonly stages: Stage[];
   private readonly merge: MergeStage;
-  private readonly ones: Pair;
   private readonly plan: ColumnStep[];
   private activations: Tensor[] = [];
   private traffic: Traffic & { input: number } = { forward: 0, backward: 0, input: 0 };
@@ -442,7 +436,6 @@ export class ColumnNetwork {
       const a = split.get(name)!;
       return Tensor.fromArray(a.data, a.shape, this.devices[c]);
     };
-    this.ones = [Tensor.full([1, 1], 1, this.devices[0]), Tensor.full([1, 1], 1, this.devices[1])];
     const send: Send = (t, to, pass) => {
       this.traffic[pass] += t.size * 4;
       return t.to(this.devices[to]);
@@ -457,7 +450,7 @@ export class ColumnNetwork {
       if (s.kind === 'merge') {
         const fc = l as FcSpec;
         merge = new MergeStage(l.name, new Linear(n(0), s.input, fc.out, tensor(`${n(0)}.weight`, 0), tensor(`${n(0)}.bias`, 0)),
-          new Unbiased(`${n(1)}.weight`, s.input, s.output, tensor(`${n(1)}.weight`, 1), null), send, this.ones[0]);
+          new Unbiased(`${n(1)}.weight`, s.input, s.output, tensor(`${n(1)}.weight`, 1), null), send);
       } else if (s.kind === 'cross') {
         const conv = l.type === 'conv' ? convOptions(l) : null;
         const own = COLUMNS.map((c) => weighted(l as ConvSpec | FcSpec, n(c), s.input, s.output, tensor(`${n(c)}.weight`, c), tensor(`${n(c)}.bias`, c))) as [Conv2d | Linear, Conv2d | Linear];
@@ -465,7 +458,7 @@ export class ColumnNetwork {
           const name = `${n(c)}.weight.from_${LABEL[1 - c]}`;
           return new Unbiased(name, s.input, s.output, tensor(name, c), conv);
         }) as [Unbiased, Unbiased];
-        this.stages.push(new CrossStage(l.name, own, from, send, this.ones));
+        this.stages.push(new CrossStage(l.name, own, from, send));
       } else {
         const layer = (c: Column): Layer => {
           switch (l.type) {
@@ -575,7 +568,7 @@ export class ColumnNetwork {
       fromB = g[1].to(this.devices[0]);
       g[1].dispose();
     }
-    addInto(g[0], fromB, this.ones[0]);
+    addInto(g[0], fromB);
     fromB.dispose();
     return g[0];
   }
@@ -614,7 +607,6 @@ export class ColumnNetwork {
     this.release();
     for (const s of this.stages) s.dispose();
     this.merge.dispose();
-    for (const t of this.ones) t.dispose();
   }
 }
 

@@ -404,6 +404,17 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// add(a, b, out): out = a + b, all on one device with one element count.
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  Call c{info, "add"};
+  const int64_t n = count_of(c, 0);
+  const float* a = c.tensor(0, "a", n);
+  const float* b = c.tensor(1, "b", n);
+  float* out = c.tensor(2, "out", n);
+  c.run([&] { c.backend().add(n, a, b, out); });
+  return info.Env().Undefined();
+}
+
 // copy(src, dst): between any two devices; both hold the same number of elements.
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   Call c{info, "copy"};
@@ -503,6 +514,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   exports["fillNormal"] = Napi::Function::New(env, FillNormal);
   exports["fill"] = Napi::Function::New(env, Fill);
   exports["copy"] = Napi::Function::New(env, Copy);
+  exports["add"] = Napi::Function::New(env, Add);
   exports["gemm"] = Napi::Function::New(env, Gemm);
   exports["philox"] = Napi::Function::New(env, Philox);
   exports["synchronize"] = Napi::Function::New(env, Synchronize);

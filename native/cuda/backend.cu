@@ -15,7 +15,7 @@ const Ops* ops() {
       relu_forward, relu_backward, tanh_forward, tanh_backward,
       dropout_forward_train, dropout_forward_eval, dropout_backward,
       softmax_xent_forward, softmax_xent_backward,
-      sgd_update, fill_normal, copy, fill, gemm,
+      sgd_update, fill_normal, copy, fill, add, gemm,
   };
   return &table;
 }

@@ -31,6 +31,7 @@ void sgd_update(const SgdParams& p, float* w, const float* dw, float* v);
 void fill_normal(const NormalParams& p, float* out);
 void copy(int64_t count, const float* src, float* dst);
 void fill(int64_t count, float value, float* dst);
+void add(int64_t count, const float* a, const float* b, float* out);
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
           int ldb, float beta, float* c, int ldc);
 

@@ -71,8 +71,9 @@ void sgd_update(const SgdParams& p, float* w, const float* dw, float* v);
 // random.cc
 void fill_normal(const NormalParams& p, float* out);
 
-// copy.cc
+// copy.cc: add's out may alias a or b.
 void copy(int64_t count, const float* src, float* dst);
+void add(int64_t count, const float* a, const float* b, float* out);
 void fill(int64_t count, float value, float* dst);
 
 }  // namespace cpu
@@ -105,6 +106,7 @@ struct Ops {
   void (*fill_normal)(const NormalParams&, float* out);
   void (*copy)(int64_t count, const float* src, float* dst);
   void (*fill)(int64_t count, float value, float* dst);
+  void (*add)(int64_t count, const float* a, const float* b, float* out);
   // row-major, as cpu::gemm
   void (*gemm)(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                const float* b, int ldb, float beta, float* c, int ldc);
