@@ -5,17 +5,7 @@ namespace alexnet {
 namespace cpu {
 
 const Ops& ops() {
-  static const Ops table = {
-      "cpu",
-      conv2d_forward, conv2d_backward_data, conv2d_backward_filter,
-      lrn_forward, lrn_backward,
-      maxpool_forward, maxpool_backward,
-      linear_forward, linear_backward_data, linear_backward_params,
-      relu_forward, relu_backward, tanh_forward, tanh_backward,
-      dropout_forward_train, dropout_forward_eval, dropout_backward,
-      softmax_xent_forward, softmax_xent_backward,
-      sgd_update, fill_normal, copy, fill, add, gemm,
-  };
+  static const Ops table = ALEXNET_OPS_TABLE("cpu");
   return table;
 }
 
