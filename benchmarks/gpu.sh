@@ -15,6 +15,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-bench-results/gpu}
 mkdir -p "$out"
+# libraries that bundle-gpu.sh compressed to fit the carry limit (run.sh's LD_LIBRARY_PATH
+# already names .bundle/lib; nothing has loaded them yet)
+for f in .bundle/lib/*.xz; do [ -e "$f" ] && xz -dkf "$f"; done
 log() { echo "=== $(date -u +%H:%M:%S) $*" | tee -a "$out/steps.log"; }
 
 log "1. card"

@@ -35,7 +35,12 @@ constexpr size_t kStagingBytes = size_t(8) << 20;
 std::string device_name(int index) { return "cuda:" + std::to_string(index); }
 
 // Small blocks round to 512 bytes, large ones to 2 MiB, so similar sizes share the cache.
+// On the emulator blocks keep their exact size, so that AddressSanitizer sees where each
+// buffer ends (an overrun into rounding slack would go unnoticed).
 size_t round_bytes(size_t bytes) {
+#ifdef ALEXNET_CUDA_EMULATOR
+  return bytes ? bytes : 1;
+#endif
   const size_t unit = bytes < (size_t(1) << 20) ? 512 : (size_t(2) << 20);
   return (bytes + unit - 1) / unit * unit;
 }
