@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type * as Ort from 'onnxruntime-node';
 import { alexnet, ModelConfig, Network } from '../lib/nn/model';
 import { exportOnnx } from '../lib/onnx';
 import { SoftmaxCrossEntropy } from '../lib/nn/layers';
@@ -14,15 +13,20 @@ import { compare, uniform } from './_reference';
 
 // onnxruntime-node is a dev dependency of this test only; where it is absent (the GPU bundle
 // leaves it out: it is most of node_modules) the runtime comparisons skip, saying so.
-let ort: typeof Ort | null = null;
+// The part of onnxruntime-node's API used here (its own types need the package present).
+interface Ort {
+  InferenceSession: { create(file: string): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown; dims: readonly number[] }>> }> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
+}
+let ort: Ort | null = null;
 let ortMissing = '';
 try {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  ort = require('onnxruntime-node') as typeof Ort;
+  ort = require('onnxruntime-node') as Ort;
 } catch (err) {
   ortMissing = (err as Error).message.split('\n')[0];
 }
-const withOrt = (title: string, body: (t: ExecutionContext, runtime: typeof Ort) => Promise<void>) =>
+const withOrt = (title: string, body: (t: ExecutionContext, runtime: Ort) => Promise<void>) =>
   ort ? test(title, (t) => body(t, ort!)) : test.skip(`${title} (skipped: onnxruntime-node not available: ${ortMissing})`, () => {});
 
 const cli = path.join(__dirname, '..', 'lib', 'cli.js');
