@@ -20,7 +20,13 @@ const spec: Record<string, FlagSpec> = {
   batch: { type: 'int', min: 1, max: 1024, default: 128, help: 'batch of the AlexNet shapes' },
   json: { type: 'string', help: 'also write the rows as JSON here' },
   'if-available': { type: 'bool', default: false, help: 'skip quietly where the device is not built or usable' },
+  only: { type: 'string', help: 'check only these, comma-separated: conv2d, lrn, maxPool2d, linear, elementwise, or a conv layer such as conv2 (default: all)' },
 };
+
+// --only: a group of rows runs when its op, or the first word of its shape label, is named.
+let only: string[] = [];
+const wanted = (op: string, shape: string): boolean =>
+  only.length === 0 || only.some((name) => op === name || shape.split(' ')[0] === name);
 
 function compare(rows: Row[], op: string, shape: string, actual: Tensor, expected: Tensor, tolerance: number): void {
   const a = actual.toFloat32Array(), e = expected.toFloat32Array();
@@ -50,6 +56,7 @@ interface ConvCase { name: string; n: number; c: number; h: number; k: number; k
 
 function checkConv(rows: Row[], device: string, s: ConvCase): void {
   const shape = `${s.name} ${s.n}x${s.c}x${s.h}x${s.h} k${s.k}`;
+  if (!wanted('conv2d', shape)) return;
   const o = { stride: s.stride, padding: s.padding, groups: s.groups };
   const [x, xd] = pair([s.n, s.c, s.h, s.h], device);
   const [w, wd] = pair([s.k, s.c / s.groups, s.kernel, s.kernel], device, 0.1);
@@ -68,6 +75,7 @@ function checkConv(rows: Row[], device: string, s: ConvCase): void {
 function checkLrn(rows: Row[], device: string, shape: number[], groups: number): void {
   const o = { size: 5, alpha: 1e-4, beta: 0.75, k: 2, groups };
   const name = `${shape.join('x')} groups ${groups}`;
+  if (!wanted('lrn', name)) return;
   const [x, xd] = pair(shape, device, 10);  // large enough that the normalisation matters
   compare(rows, 'lrn', name, ops.lrn(xd, o), ops.lrn(x, o), 1e-6);
   const [dy, dyd] = pair(shape, device);
@@ -77,6 +85,7 @@ function checkLrn(rows: Row[], device: string, shape: number[], groups: number):
 function checkPool(rows: Row[], device: string, shape: number[]): void {
   const o = { kernel: 3, stride: 2 };
   const name = `${shape.join('x')} 3x3 s2`;
+  if (!wanted('maxPool2d', name)) return;
   const [x, xd] = pair(shape, device);
   const y = ops.maxPool2d(x, o), yd = ops.maxPool2d(xd, o);
   compare(rows, 'maxPool2d', name, yd, y, 0);
@@ -86,6 +95,7 @@ function checkPool(rows: Row[], device: string, shape: number[]): void {
 
 function checkLinear(rows: Row[], device: string, n: number, inF: number, outF: number): void {
   const name = `${n}x${inF} -> ${outF}`;
+  if (!wanted('linear', name)) return;
   const [x, xd] = pair([n, inF], device);
   const [w, wd] = pair([outF, inF], device, 0.01);
   const [b, bd] = pair([outF], device);
@@ -100,6 +110,7 @@ function checkLinear(rows: Row[], device: string, n: number, inF: number, outF: 
 
 function checkElementwise(rows: Row[], device: string, count: number, classesN: [number, number]): void {
   const name = `${count}`;
+  if (!wanted('elementwise', name)) return;
   const [x, xd] = pair([count], device);
   const [dy, dyd] = pair([count], device);
   for (const [f, fb] of [[ops.relu, ops.reluBackward], [ops.tanh, ops.tanhBackward]] as const) {
@@ -147,6 +158,7 @@ function main(): void {
     throw err;
   }
   const device = flags.device as string;
+  only = flags.only ? String(flags.only).split(',').map((x) => x.trim()).filter(Boolean) : [];
   const info = backendInfo();
   const why = !info.cuda.usable || !info.cuda.ops
     ? `no usable CUDA backend here (${info.cuda.reason || 'no ops in this build'})`
