@@ -7,6 +7,7 @@ import { DataLoader } from './data/loader';
 import { prepare } from './data/prepare';
 import { ensureSyntheticPrepared } from './data';
 import { readIndex } from './data/format';
+import { Device } from './device';
 import { FlagError, flagHelp, FlagSpec, FlagValues, parseFlags } from './flags';
 import { backendInfo } from './info';
 import { alexnet, formatSummary, ModelOptions, summarize } from './nn/model';
@@ -88,20 +89,21 @@ function defaultDevice(): string {
 }
 
 function checkDevice(spec: string): string {
-  const info = backendInfo();
-  if (spec === 'cpu') return spec;
-  const m = /^(cuda|cudnn)(?::(\d+))?$/.exec(spec);
-  if (m) {
-    const index = m[2] === undefined ? 0 : Number(m[2]);
-    if (!info.cuda.built) throw new Error(`--device ${spec}: this build has no CUDA backend (${info.cuda.reason})`);
-    if (!info.cuda.usable) throw new Error(`--device ${spec}: CUDA is not usable here: ${info.cuda.reason}`);
-    if (!info.cuda.ops) throw new Error(`--device ${spec}: this build has no CUDA ops yet; use --device cpu`);
-    if (m[1] === 'cudnn' && !info.cudnn.built) throw new Error(`--device ${spec}: ${info.cudnn.reason}`);
-    if (index >= info.cuda.devices.length)
-      throw new Error(`--device ${spec}: there is no CUDA device ${index} (this machine has ${info.cuda.devices.length})`);
-    return `${m[1]}:${index}`;
+  let d: Device;
+  try {
+    d = Device.parse(spec);
+  } catch {
+    throw new FlagError(`--device must be cpu, cuda, cuda:N, cudnn or cudnn:N, not ${JSON.stringify(spec)}`);
   }
-  throw new FlagError(`--device must be cpu, cuda, cuda:N, cudnn or cudnn:N, not ${JSON.stringify(spec)}`);
+  if (d.kind === 'cpu') return spec;
+  const info = backendInfo();
+  if (!info.cuda.built) throw new Error(`--device ${spec}: this build has no CUDA backend (${info.cuda.reason})`);
+  if (!info.cuda.usable) throw new Error(`--device ${spec}: CUDA is not usable here: ${info.cuda.reason}`);
+  if (!info.cuda.ops) throw new Error(`--device ${spec}: this build has no CUDA ops yet; use --device cpu`);
+  if (d.kind === 'cudnn' && !info.cudnn.built) throw new Error(`--device ${spec}: ${info.cudnn.reason}`);
+  if (d.index >= info.cuda.devices.length)
+    throw new Error(`--device ${spec}: there is no CUDA device ${d.index} (this machine has ${info.cuda.devices.length})`);
+  return String(d);
 }
 
 export function cacheDir(): string {

@@ -21,11 +21,6 @@ export class Device {
     return new Device(m[1] as DeviceKind, m[2] === undefined ? 0 : Number(m[2]));
   }
 
-  /** Whether the memory is a GPU's (cuda and cudnn devices). */
-  get isGpu(): boolean {
-    return this.kind !== 'cpu';
-  }
-
   equals(other: Device): boolean {
     return this.kind === other.kind && this.index === other.index;
   }
