@@ -75,6 +75,12 @@ DeviceState& state(int index) {
   return s;
 }
 
+// The stream of `index` (created on first use); takes the mutex.
+cudaStream_t stream_of(int index) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return state(index).stream;
+}
+
 void free_cached(DeviceState& s, int index) {
   if (s.free_blocks.empty()) return;
   cudaSetDevice(index);
@@ -124,10 +130,7 @@ void fail(cudaError_t err, const char* what) {
 
 int current_device() { return current; }
 
-cudaStream_t stream() {
-  std::lock_guard<std::mutex> lock(mutex);
-  return state(current).stream;
-}
+cudaStream_t stream() { return stream_of(current); }
 
 void after_launch(const char* kernel) {
   check(cudaGetLastError(), kernel);
@@ -210,11 +213,7 @@ void release_cached() {
 }
 
 void copy_to_host(int device, const float* src, float* dst, int64_t count) {
-  cudaStream_t s;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    s = state(device).stream;
-  }
+  cudaStream_t s = stream_of(device);
   check(cudaSetDevice(device), "cudaSetDevice");
   check(cudaMemcpyAsync(dst, src, size_t(count) * sizeof(float), cudaMemcpyDeviceToHost, s), "copy to host");
   check(cudaStreamSynchronize(s), "copy to host (waiting for the device's queued work)");
@@ -222,11 +221,7 @@ void copy_to_host(int device, const float* src, float* dst, int64_t count) {
 }
 
 void copy_from_host(int device, const float* src, float* dst, int64_t count) {
-  cudaStream_t s;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    s = state(device).stream;
-  }
+  cudaStream_t s = stream_of(device);
   check(cudaSetDevice(device), "cudaSetDevice");
   // From pageable memory this returns once the source has been staged, so the caller may
   // reuse its buffer right away; the device-side write stays ordered on the stream.
@@ -272,11 +267,7 @@ void copy_between(int src_device, const float* src, int dst_device, float* dst, 
 }
 
 void synchronize(int device) {
-  cudaStream_t s;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    s = state(device).stream;
-  }
+  cudaStream_t s = stream_of(device);
   check(cudaStreamSynchronize(s), "synchronize");
 }
 
