@@ -26,8 +26,12 @@ struct ConvShape {
       : n(p.n), c(p.c), h(p.h), w(p.w), k(p.k), kh(p.kh), kw(p.kw), sh(p.stride_h), sw(p.stride_w), ph(p.pad_h),
         pw(p.pad_w), oh(p.oh), ow(p.ow), cg(p.c / p.groups), kg(p.k / p.groups), rs(p.kh * p.kw) {}
 
-  // x[n, g*cg + c, iy, ix], 0 in the padding
-  __device__ __forceinline__ float input(const float* x, int g, int image, int ch, int iy, int ix) const {
+  // One element of group g's im2col matrix: row `cell` = (c, r, s) of the kernel, column
+  // `pixel` = (n, oy, ox) of the output; the input it stands for, 0 in the padding.
+  __device__ __forceinline__ float im2col(const float* x, int g, int cell, int pixel) const {
+    const int ch = cell / rs, r = cell % rs / kw, q = cell % kw;
+    const int ox = pixel % ow, oy = pixel / ow % oh, image = pixel / (ow * oh);
+    const int iy = oy * sh - ph + r, ix = ox * sw - pw + q;
     if (iy < 0 || iy >= h || ix < 0 || ix >= w) return 0.0f;
     return x[((size_t(image) * c + g * cg + ch) * h + iy) * w + ix];
   }
@@ -47,11 +51,7 @@ struct ForwardColumns {  // B(g, kk = (c, r, s), col = (n, oy, ox))
   const float* x;
   ConvShape s;
   static constexpr bool kFastK = false;
-  __device__ __forceinline__ float operator()(int g, int kk, int col) const {
-    const int ch = kk / s.rs, r = kk % s.rs / s.kw, q = kk % s.kw;
-    const int ox = col % s.ow, oy = col / s.ow % s.oh, image = col / (s.ow * s.oh);
-    return s.input(x, g, image, ch, oy * s.sh - s.ph + r, ox * s.sw - s.pw + q);
-  }
+  __device__ __forceinline__ float operator()(int g, int kk, int col) const { return s.im2col(x, g, kk, col); }
 };
 
 struct ForwardStore {
@@ -114,11 +114,7 @@ struct FilterInputs {  // B(g, kk = (n, oy, ox), col = (c, r, s))
   const float* x;
   ConvShape s;
   static constexpr bool kFastK = true;
-  __device__ __forceinline__ float operator()(int g, int kk, int col) const {
-    const int ox = kk % s.ow, oy = kk / s.ow % s.oh, image = kk / (s.ow * s.oh);
-    const int ch = col / s.rs, r = col % s.rs / s.kw, q = col % s.kw;
-    return s.input(x, g, image, ch, oy * s.sh - s.ph + r, ox * s.sw - s.pw + q);
-  }
+  __device__ __forceinline__ float operator()(int g, int kk, int col) const { return s.im2col(x, g, col, kk); }
 };
 
 struct FilterStore {
