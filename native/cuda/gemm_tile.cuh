@@ -83,6 +83,28 @@ __global__ void tile_gemm_reduce_kernel(int groups, int M, int N, int splits, co
   }
 }
 
+// Row-major matrices as operands. A(m, k) reads an (M, K) matrix with row stride ld, or,
+// transposed, a stored (K, M) one; B(k, n) reads (K, N), or, transposed, a stored (N, K).
+template <bool kTrans>
+struct MatrixA {
+  const float* p;
+  int ld;
+  static constexpr bool kFastK = !kTrans;
+  __device__ __forceinline__ float operator()(int, int m, int k) const {
+    return kTrans ? p[size_t(k) * ld + m] : p[size_t(m) * ld + k];
+  }
+};
+
+template <bool kTrans>
+struct MatrixB {
+  const float* p;
+  int ld;
+  static constexpr bool kFastK = kTrans;
+  __device__ __forceinline__ float operator()(int, int k, int n) const {
+    return kTrans ? p[size_t(n) * ld + k] : p[size_t(k) * ld + n];
+  }
+};
+
 // How many ways to split K: enough blocks for a large GPU (about four per SM of an H100),
 // but at least 256 of K per split so each block still does real work.
 inline int tile_gemm_splits(int groups, int M, int N, int K) {

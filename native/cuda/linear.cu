@@ -10,38 +10,6 @@ namespace alexnet {
 namespace cuda {
 namespace {
 
-// A row-major matrix read as (row, k): k is the fast index.
-struct Rows {
-  const float* p;
-  int ld;
-  static constexpr bool kFastK = true;
-  __device__ __forceinline__ float operator()(int, int row, int k) const { return p[size_t(row) * ld + k]; }
-};
-
-// B(k, n) from a row-major (N, K) matrix: w^T for the forward pass.
-struct RowsAsColumns {
-  const float* p;
-  int ld;
-  static constexpr bool kFastK = true;
-  __device__ __forceinline__ float operator()(int, int k, int n) const { return p[size_t(n) * ld + k]; }
-};
-
-// B(k, n) from a row-major (K, N) matrix.
-struct Plain {
-  const float* p;
-  int ld;
-  static constexpr bool kFastK = false;
-  __device__ __forceinline__ float operator()(int, int k, int n) const { return p[size_t(k) * ld + n]; }
-};
-
-// A(m, k) from a row-major (K, M) matrix: dy^T for the weight gradient.
-struct Transposed {
-  const float* p;
-  int ld;
-  static constexpr bool kFastK = false;
-  __device__ __forceinline__ float operator()(int, int m, int k) const { return p[size_t(k) * ld + m]; }
-};
-
 struct StoreBias {
   float* y;
   const float* bias;
@@ -69,15 +37,15 @@ __global__ void column_sum_kernel(int rows, int cols, const float* dy, float* db
 }  // namespace
 
 void linear_forward(const LinearParams& p, const float* x, const float* w, const float* b, float* y) {
-  tile_gemm("linear", 1, p.n, p.out, p.in, Rows{x, p.in}, RowsAsColumns{w, p.in}, StoreBias{y, b, p.out});
+  tile_gemm("linear", 1, p.n, p.out, p.in, MatrixA<false>{x, p.in}, MatrixB<true>{w, p.in}, StoreBias{y, b, p.out});
 }
 
 void linear_backward_data(const LinearParams& p, const float* dy, const float* w, float* dx) {
-  tile_gemm("linearBackwardData", 1, p.n, p.in, p.out, Rows{dy, p.out}, Plain{w, p.in}, Store{dx, p.in});
+  tile_gemm("linearBackwardData", 1, p.n, p.in, p.out, MatrixA<false>{dy, p.out}, MatrixB<false>{w, p.in}, Store{dx, p.in});
 }
 
 void linear_backward_params(const LinearParams& p, const float* x, const float* dy, float* dw, float* db) {
-  tile_gemm("linearBackwardParams", 1, p.out, p.in, p.n, Transposed{dy, p.out}, Plain{x, p.in}, Store{dw, p.in});
+  tile_gemm("linearBackwardParams", 1, p.out, p.in, p.n, MatrixA<true>{dy, p.out}, MatrixB<false>{x, p.in}, Store{dw, p.in});
   if (db) launch("linearBackwardParams", elementwise_blocks(p.out), 256, column_sum_kernel, p.n, p.out, dy, db);
 }
 
