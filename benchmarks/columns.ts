@@ -15,7 +15,7 @@ import { alexnet } from '../lib/nn/model';
 import { Sgd } from '../lib/optim';
 import { Tensor } from '../lib/tensor';
 import { buildNetwork } from '../lib/train';
-import { flag, median, timeMs } from './_common';
+import { flag, median, timeMs, trainOnce } from './_common';
 
 const batch = Number(flag('batch', '16'));
 const repeats = Number(flag('repeats', '3'));
@@ -49,15 +49,7 @@ function mode(devices: string): Mode {
   let step = 0;
   return {
     net,
-    step() {
-      const logits = net.forward(x, { training: true, seed: 1, step: step++ });
-      xent.forward(logits, labels);
-      const d = xent.backward();
-      net.backward(d);
-      d.dispose();
-      logits.dispose();
-      sgd.step(0.01);
-    },
+    step: () => trainOnce(net, xent, sgd, x, labels, step++),
     dispose: () => [x, xent, sgd, net].forEach((z) => z.dispose()),
   };
 }

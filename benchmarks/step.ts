@@ -9,7 +9,7 @@ import { alexnet, Network } from '../lib/nn/model';
 import * as ops from '../lib/ops';
 import { Sgd } from '../lib/optim';
 import { Tensor } from '../lib/tensor';
-import { flag, timeMs } from './_common';
+import { flag, timeMs, trainOnce } from './_common';
 
 const batch = Number(flag('batch', '128'));
 const repeats = Number(flag('repeats', '3'));
@@ -37,15 +37,7 @@ const x = Tensor.randn([batch, 3, 227, 227], { seed: 3, std: 50, device });
 const labels = Int32Array.from({ length: batch }, (_, i) => i % 1000);
 let step = 0;
 
-const trainMs = time(() => {
-  const logits = net.forward(x, { training: true, seed: 1, step: step++ });
-  xent.forward(logits, labels);
-  const d = xent.backward();
-  net.backward(d);
-  d.dispose();
-  logits.dispose();
-  sgd.step(0.01);
-});
+const trainMs = time(() => trainOnce(net, xent, sgd, x, labels, step++));
 const inferMs = time(() => net.forward(x, { training: false, seed: 1, step: 0 }).dispose());
 
 // multiply-adds per image, forward, from the layer shapes
