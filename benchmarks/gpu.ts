@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { backendInfo } from '../lib/info';
+import { backendInfo } from '../lib/core/info';
 import { flag } from './_common';
 
 const batch = flag('batch', '128');

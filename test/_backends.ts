@@ -3,7 +3,7 @@
 // emulator build (ALEXNET_NATIVE_ADDON=build-emulator/..., `npm run test:emulator`) the cuda
 // cases run the CUDA kernels on the host emulator.
 import test, { ExecutionContext } from 'ava';
-import { backendInfo } from '../lib/info';
+import { backendInfo } from '../lib/core/info';
 
 export interface Backend {
   name: 'cpu' | 'cuda' | 'cudnn';

@@ -7,10 +7,10 @@
 // `small` shapes are odd sizes that cross tile edges (fast, also on the host emulator);
 // `alexnet` are the paper's layer shapes at --batch (default 128).
 import * as fs from 'node:fs';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
-import { backendInfo } from '../lib/info';
-import { FlagError, FlagSpec, FlagValues, parseFlags } from '../lib/flags';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
+import { backendInfo } from '../lib/core/info';
+import { FlagError, FlagSpec, FlagValues, parseFlags } from '../lib/cli/flags';
 
 interface Row { op: string; shape: string; maxAbs: number; maxRel: number; tolerance: number; pass: boolean }
 
