@@ -21,7 +21,7 @@ function existingAddon() {
   } catch {
     const dir = path.join(root, 'prebuilds');
     const have = fs.existsSync(dir) ? fs.readdirSync(dir).join(', ') : '';
-    return { error: have ? `no prebuild for ${process.platform}-${process.arch} (this package has ${have})` : 'no prebuild in this checkout' };
+    return { error: have ? `no prebuild for ${process.platform}-${process.arch} (this package has ${have})` : 'no prebuilt addon here (`npm run prebuild` makes one)' };
   }
   // Loaded in a child process, so that one that fails to load (an older glibc, say) cannot
   // take this process with it. Loading starts no CUDA: that waits for the first call.
