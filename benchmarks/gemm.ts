@@ -2,8 +2,9 @@
 // measured in the same run: what the prebuild's choice of CPU GEMM costs or saves.
 //   node benchmarks/gemm.js [--addon FILE]... [--repeats N] [--json FILE]
 // Each addon runs in its own process (ALEXNET_NATIVE_ADDON), its default GEMM and then the
-// built-in one (ops.gemm's `builtin`, the GEMM a build without a BLAS runs); the ratios are
-// each addon's GFLOP/s over the built-in GEMM's, shape by shape.
+// built-in one (ops.gemm's `builtin`: what a build without a BLAS, or a prebuild that found
+// no OpenBLAS to load, would run); the ratios are each addon's GFLOP/s over the built-in
+// GEMM's, shape by shape, and [1] over [2] (static over shared OpenBLAS, say).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { flag, timeMs } from './_common';
@@ -53,13 +54,19 @@ if (process.argv.includes('--child')) {
     results.push(JSON.parse(r.stdout) as Result);
   }
   results.forEach((r, i) => console.log(`[${i + 1}] ${r.addon}: ${r.blas}, ${r.threads} threads`));
-  const cols = results.map((_, i) => `[${i + 1}]`);
-  console.log(`\nGFLOP/s (median of ${flag('repeats', '3')}); built-in = the blocked GEMM measured in [1]'s process; ratio = [n] / built-in`);
-  console.log(`${'shape (M x N x K)'.padEnd(34)}${'built-in'.padStart(10)}${cols.map((c) => c.padStart(10) + `${c} ratio`.padStart(11)).join('')}`);
+  // each addon's GEMM over the built-in one timed next to it in the same process (a shared
+  // machine's load changes between processes more than between two adjacent timings)
+  console.log(`\nGFLOP/s (median of ${flag('repeats', '3')}); built-in: the blocked GEMM in the same process; ratio: GEMM / built-in`);
+  const head = results.map((_, i) => `[${i + 1}]`.padStart(9) + `built-in`.padStart(10) + `ratio`.padStart(7)).join('');
+  const cross = results.length > 1 ? '[1]/[2]'.padStart(9) : '';
+  console.log(`${'shape (M x N x K)'.padEnd(32)}${head}${cross}`);
   for (let s = 0; s < SHAPES.length; s++) {
-    const base = results[0].rows[s].builtinGflops;
-    const cells = results.map((r) => r.rows[s].gflops.toFixed(1).padStart(10) + (r.rows[s].gflops / base).toFixed(1).padStart(11)).join('');
-    console.log(`${results[0].rows[s].shape.padEnd(34)}${base.toFixed(1).padStart(10)}${cells}`);
+    const cells = results.map((r) => {
+      const row = r.rows[s];
+      return row.gflops.toFixed(1).padStart(9) + row.builtinGflops.toFixed(1).padStart(10) + (row.gflops / row.builtinGflops).toFixed(1).padStart(7);
+    }).join('');
+    const ratio = results.length > 1 ? (results[0].rows[s].gflops / results[1].rows[s].gflops).toFixed(2).padStart(9) : '';
+    console.log(`${results[0].rows[s].shape.padEnd(32)}${cells}${ratio}`);
   }
   const json = flag('json', '');
   if (json) fs.writeFileSync(json, JSON.stringify(results, null, 2));
