@@ -51,9 +51,12 @@ export function exportOnnx(config: ModelConfig, weights: Map<string, NamedArray>
         nodes.push(onnxNode('Tanh', l.name, [x], [out(l.name)]));
         break;
       case 'dropout': {
-        // the paper's test-time dropout: multiply by (1 - p)
-        inits.push(onnxTensor(`${l.name}.scale`, [], Float32Array.of(1 - l.p)));
-        nodes.push(onnxNode('Mul', l.name, [x, `${l.name}.scale`], [out(l.name)]));
+        // the paper's test-time dropout multiplies by (1 - p); the inverted kind is the identity
+        if (l.style === 'inverted') nodes.push(onnxNode('Identity', l.name, [x], [out(l.name)]));
+        else {
+          inits.push(onnxTensor(`${l.name}.scale`, [], Float32Array.of(1 - l.p)));
+          nodes.push(onnxNode('Mul', l.name, [x, `${l.name}.scale`], [out(l.name)]));
+        }
         break;
       }
       case 'flatten':
