@@ -13,11 +13,12 @@ import { Model } from '../nn/model';
 import { alexnet, ModelConfig, ModelOptions } from '../nn/spec';
 import { Checkpoint, InputSpec, loadCheckpoint, restore, RunState, runFiles, saveCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
+import { FineTuneOptions, initFrom, layerLr } from './finetune';
 import { appendMetrics, EpochMetrics, formatDuration, formatEpoch, topkErrors } from './metrics';
 import { Sgd } from './optim';
 import { nextSchedule, plateauSchedule, stepSchedule } from './schedule';
 
-export interface FitOptions {
+export interface FitOptions extends FineTuneOptions {
   /** a prepared folder (lib/data) */
   data: string;
   /** where checkpoints and metrics.jsonl go */
@@ -149,8 +150,9 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
   const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
   const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data) };
   const net = buildNetwork(config, state.seed, devices);
-  const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
+  const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay, layerLr: layerLr(config, opts) });
   if (ck) restore(net, sgd, ck, files.last);
+  else if (opts.initFrom) initFrom(net, opts.initFrom, opts.log);
   if (!opts.resume && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
   return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input };
 }
