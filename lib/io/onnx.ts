@@ -37,6 +37,14 @@ export class Writer {
     return this;
   }
 
+  double(field: number, v: number): this {
+    this.key(field, 1);
+    const b = Buffer.alloc(8);
+    b.writeDoubleLE(v);
+    this.chunks.push(b);
+    return this;
+  }
+
   bytes(field: number, v: Buffer | Uint8Array | string): this {
     const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     this.key(field, 2);

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Device, DeviceLike, parseDevices } from '../core/device';
 import { Tensor } from '../core/tensor';
 import { PreparedData, openPrepared } from '../data/format';
+import { EventWriter } from '../io/tfevents';
 import { Batch, DataLoader } from '../data/loader';
 import { buildNetwork } from '../nn/build';
 import { SoftmaxCrossEntropy } from '../nn/layers';
@@ -14,7 +15,7 @@ import { alexnet, ModelConfig, ModelOptions } from '../nn/spec';
 import { Checkpoint, InputSpec, loadCheckpoint, restore, RunState, runFiles, saveCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
 import { FineTuneOptions, initFrom, layerLr } from './finetune';
-import { appendMetrics, EpochMetrics, formatDuration, formatEpoch, topkErrors } from './metrics';
+import { appendMetrics, EpochMetrics, tensorboardScalars, formatDuration, formatEpoch, topkErrors } from './metrics';
 import { Sgd } from './optim';
 import { nextSchedule, plateauSchedule, stepSchedule } from './schedule';
 
@@ -109,6 +110,8 @@ export interface Run {
   train: DataLoader;
   val: DataLoader;
   input: InputSpec;
+  /** TensorBoard's event file in the run folder */
+  events: EventWriter;
 }
 
 /** The state of a run that starts now. */
@@ -154,7 +157,8 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
   if (ck) restore(net, sgd, ck, files.last);
   else if (opts.initFrom) initFrom(net, opts.initFrom, opts.log);
   if (!opts.resume && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
-  return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input };
+  const events = new EventWriter(opts.out, { fresh: !opts.resume });
+  return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input, events };
 }
 
 /**
@@ -217,6 +221,7 @@ async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetri
     seconds: sums.seconds, data_seconds: sums.dataSeconds, compute_seconds: sums.seconds - sums.dataSeconds,
   };
   appendMetrics(files.metrics, m);
+  run.events.scalars(state.step, tensorboardScalars(m));
   opts.log(formatEpoch(m, opts.epochs));
   state.epoch += 1;
   state.batchInEpoch = 0;
