@@ -124,6 +124,7 @@ function onnxMetadata(config: ModelConfig, o: ExportOptions, meanCrop: Float32Ar
   if (o.input) {
     const size = o.input.size, plane = size * size;
     m.classes = JSON.stringify(o.input.classes);
+    if (o.input.names) m.class_names = JSON.stringify(o.input.names);
     m.image_size = String(size);
     m.resize = `resize so the shorter side is ${size} and centre-crop to ${size}x${size} (EXIF rotation applied, alpha removed, sRGB), then take the centre ${crop}x${crop}`;
     m.mean_rgb = JSON.stringify([0, 1, 2].map((c) => o.input!.mean.subarray(c * plane, (c + 1) * plane).reduce((a, b) => a + b, 0) / plane));

@@ -151,7 +151,8 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
   const { crop, inputScale: scale } = config.options;
   const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
   const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
-  const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data) };
+  const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data),
+    ...(prepared.index.classNames ? { names: prepared.index.classNames } : {}) };
   const net = buildNetwork(config, state.seed, devices);
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay, layerLr: layerLr(config, opts) });
   if (ck) restore(net, sgd, ck, files.last);
