@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Tensor } from '../lib/core/tensor';
 import { decodePytorch } from '../lib/io/pytorch';
 import { crc32 } from '../lib/io/zip';
+import { Dropout } from '../lib/nn/layers';
 import { Network } from '../lib/nn/network';
 import { foldTorchvisionInput, IMAGENET_MEAN, IMAGENET_STD, loadPretrained, readWeights } from '../lib/nn/pretrained';
 import { alexnet, summarize } from '../lib/nn/spec';
@@ -200,4 +201,28 @@ test('a truncated or damaged .pth is refused with a message, never a crash', (t)
   const zipOfCut = storedZip([['a/data.pkl', Buffer.from([0x80, 0x02, 0x58, 0x10, 0x00])]]);
   t.throws(() => decodePytorch(zipOfCut, 'short.pth'), { message: /short\.pth: the pickle ends inside an opcode/ });
   t.throws(() => decodePytorch(Buffer.from([0x80, 0x02, 0x8a, 0x0a]), 'old.pth'), { message: /legacy torch\.save format/ });
+});
+
+eachBackend("inverted dropout (torchvision's): kept values times 1 / (1 - p) in training, the identity at test; the paper's unchanged", (t, b) => {
+  const n = 4096;
+  const x = Tensor.fromArray(Float32Array.from({ length: n }, (_, i) => 1 + (i % 7)), [1, n], b.device);
+  const inv = new Dropout('d', [n], 0.5, 0, 1, 'inverted'), paper = new Dropout('d', [n], 0.5, 0, 1);
+  const ctx = { training: true, seed: 11, step: 3 };
+  const y = inv.forward(x, ctx).toFloat32Array();
+  const yp = paper.forward(x, ctx).toFloat32Array();
+  const xs = x.toFloat32Array();
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    // the same mask as the paper's layer draws, scaled by 2
+    t.true(y[i] === 2 * yp[i], `element ${i}: ${y[i]} vs paper ${yp[i]}`);
+    if (yp[i] !== 0) (kept++, t.true(yp[i] === xs[i]));
+  }
+  t.true(Math.abs(kept / n - 0.5) < 0.05, `kept ${kept} of ${n}`);
+  const dy = Tensor.full([1, n], 1, b.device);
+  const dx = inv.backward(dy, true)!.toFloat32Array();
+  for (let i = 0; i < n; i++) if (dx[i] !== (yp[i] !== 0 ? 2 : 0)) t.fail(`dx[${i}] = ${dx[i]}`);
+  t.deepEqual(inv.forward(x, { ...ctx, training: false }).toFloat32Array(), xs);
+  t.deepEqual(paper.forward(x, { ...ctx, training: false }).toFloat32Array(), xs.map((v) => v * 0.5));
+  inv.dispose();
+  paper.dispose();
 });

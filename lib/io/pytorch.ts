@@ -68,11 +68,15 @@ function describeValue(v: PickleValue): string {
 }
 
 function toFloat32(raw: Buffer, dtype: StorageDtype, numel: number): Float32Array {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Float32Array(numel);
+  if (dtype === 'float32') {
+    // little-endian (checked by the caller), as Float32Array is on every platform Node runs on here
+    new Uint8Array(out.buffer).set(raw.subarray(0, numel * 4));
+    return out;
+  }
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   for (let i = 0; i < numel; i++) {
     switch (dtype) {
-      case 'float32': out[i] = view.getFloat32(4 * i, true); break;
       case 'float64': out[i] = view.getFloat64(8 * i, true); break;
       case 'bfloat16': out[i] = bitsToFloat(view.getUint16(2 * i, true) << 16); break;
       case 'float16': out[i] = halfToFloat(view.getUint16(2 * i, true)); break;
@@ -102,6 +106,16 @@ function gather(storage: Float32Array, t: TensorRef, what: string): Float32Array
   let last = t.offset;
   for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
   if (last >= storage.length) throw new Error(`${what}: its view reaches element ${last} of a storage of ${storage.length}`);
+  // row-major contiguous (what state_dicts hold): one copy
+  let contiguous = true;
+  for (let d = t.shape.length - 1, step = 1; d >= 0; d--) {
+    if (t.shape[d] !== 1 && t.stride[d] !== step) contiguous = false;
+    step *= t.shape[d];
+  }
+  if (contiguous) {
+    out.set(storage.subarray(t.offset, t.offset + n));
+    return out;
+  }
   const idx = new Array(t.shape.length).fill(0);
   for (let i = 0; i < n; i++) {
     let at = t.offset;

@@ -120,8 +120,15 @@ export class ZipArchive {
 
 let table: Uint32Array | null = null;
 
-/** CRC-32 (IEEE 802.3, reflected, as zip uses). */
+/** CRC-32 (IEEE 802.3, reflected, as zip uses): zlib's where Node has it (20.15+), else here. */
 export function crc32(data: Uint8Array): number {
+  const native = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
+  if (native) return native(data) >>> 0;
+  return crc32js(data);
+}
+
+/** The same, table-driven in JavaScript. */
+export function crc32js(data: Uint8Array): number {
   if (!table) {
     table = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -130,7 +137,8 @@ export function crc32(data: Uint8Array): number {
       table[n] = c >>> 0;
     }
   }
+  const t = table;
   let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
