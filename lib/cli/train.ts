@@ -52,6 +52,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { flags } = parseFlags('train', argv, trainFlags);
     const log = (line: string) => console.log(line);
+    const devices = resolveTrainDevices(flags);  // a bad --device fails before any data is made
     const builtIn = flags.data === undefined;
     const recipe = builtIn ? BUILTIN : PAPER;
     const model = { ...recipe.model, ...modelOptions(flags) };
@@ -59,7 +60,6 @@ export const trainCommand: Command = {
     const size = readIndex(data).size;
     model.crop ??= Math.min(model.arch === 'torchvision' ? 224 : 227, size);
     if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-    const devices = resolveTrainDevices(flags);
     const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
     const controller = new AbortController();
     const onSigint = () => {
