@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { writePreparedArrays } from '../lib/data/format';
 import { encodeSafetensors, readSafetensorsFile } from '../lib/io/safetensors';
 import { Network } from '../lib/nn/network';
+import { foldTorchvisionInput, readWeights } from '../lib/nn/pretrained';
 import { alexnet } from '../lib/nn/spec';
 import { initFrom, layerLr, parseLrMult } from '../lib/train/finetune';
 import { fit, FitOptions } from '../lib/train/loop';
@@ -113,4 +114,18 @@ test('frozen layers keep their weights through training; the others move', async
   for (const name of ['conv1.weight', 'conv1.bias', 'fc6.weight']) t.deepEqual(end.get(name)!.data, start.get(name)!.data, name);
   for (const name of ['conv2.weight', 'fc8.weight']) t.notDeepEqual(end.get(name)!.data, start.get(name)!.data, name);
   init.dispose();
+});
+
+test("--init-from a torchvision .pth: torchvision's names are mapped, conv1 takes our input, a new classifier starts afresh", (t) => {
+  const file = path.join(__dirname, 'fixtures', 'torchvision_narrow.pth');
+  const net = new Network(alexnet({ arch: 'torchvision', width: 0.05, classes: 5 }), { seed: 1 });
+  const lines: string[] = [];
+  const report = initFrom(net, file, (l) => lines.push(l));
+  t.deepEqual(report.loaded, ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7']);
+  t.regex(lines[0], /\(torchvision's names\).*fc8 \(classifier\.6\.weight is \[10,205\], the model's fc8\.weight \[5,205\]\)/);
+  const w = readWeights(file).tensors;
+  const got = net.toSingleDevice((p) => p.value);
+  t.deepEqual(got.get('conv2.weight')!.data, w.get('conv2.weight')!.data);
+  t.deepEqual(got.get('conv1.weight')!.data, foldTorchvisionInput(w.get('conv1.weight')!, net.config.options.inputScale).data);
+  net.dispose();
 });
