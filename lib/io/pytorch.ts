@@ -101,6 +101,8 @@ function halfToFloat(h: number): number {
 /** The tensor's elements in row-major order from its strided view of the storage. */
 function gather(storage: Float32Array, t: TensorRef, what: string): Float32Array {
   const n = t.shape.reduce((a, b) => a * b, 1);
+  // a view may repeat elements (stride 0), but not into more memory than a typed array holds
+  if (!Number.isSafeInteger(n) || n > 2 ** 31 - 1) throw new Error(`${what}: a tensor of ${n} elements (shape [${t.shape}]) is too large to read`);
   const out = new Float32Array(n);
   if (n === 0) return out;
   let last = t.offset;
