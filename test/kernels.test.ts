@@ -121,3 +121,25 @@ eachBackend('relu and its backward at a size with a vector tail, including zeros
   t.is(compare(y, Array.from(ys, (v) => Math.max(v, 0)), 0, 0), null);
   t.is(compare(dx, Array.from(ys, (v, i) => (v > 0 ? dys[i] : 0)), 0, 0), null);
 });
+
+// One-row and one-column products go to the BLAS's GEMV (batch-1 fully connected layers)
+for (const [m, n] of [[1, 300], [300, 1], [1, 1]]) {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    eachBackend(`gemm ${m}x${n} (k 77) transA=${ta} transB=${tb} with alpha and beta matches loops`, (t, b) => {
+      const k = 77;
+      const as = uniform(m * k, 51), bs = uniform(k * n, 52), cs = uniform(m * n, 53);
+      const a = Tensor.fromArray(as, ta ? [k, m] : [m, k], b.device);
+      const bb = Tensor.fromArray(bs, tb ? [n, k] : [k, n], b.device);
+      const c = Tensor.fromArray(cs, [m, n], b.device);
+      ops.gemm(a, bb, c, { transA: ta, transB: tb, alpha: 0.5, beta: 2 });
+      const ref = new Float64Array(m * n);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += (ta ? as[p * m + i] : as[i * k + p]) * (tb ? bs[j * k + p] : bs[p * n + j]);
+          ref[i * n + j] = 0.5 * s + 2 * cs[i * n + j];
+        }
+      close(t, 'c', c, ref, 1e-4, 1e-4);
+    });
+  }
+}
