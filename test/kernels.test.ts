@@ -95,8 +95,8 @@ for (const p of convCases) {
   });
 }
 
-eachBackend('conv2d gradient to x matches finite differences on the one-image-per-GEMM path (23x23, pad 1)', (t, b) => {
-  const xShape = [1, 2, 23, 23], wShape = [2, 2, 3, 3];
+eachBackend('conv2d gradients to x and weight match finite differences on the one-image-per-GEMM path (23x23, pad 1)', (t, b) => {
+  const xShape = [2, 2, 23, 23], wShape = [2, 2, 3, 3];
   const opts = { stride: 1, padding: 1 };
   const xs = uniform(xShape.reduce((a, c) => a * c), 45), ws = uniform(wShape.reduce((a, c) => a * c), 46);
   const x = Tensor.fromArray(xs, xShape, b.device), w = Tensor.fromArray(ws, wShape, b.device), bias = Tensor.fromArray([0.3, -0.2], [2], b.device);
@@ -104,8 +104,11 @@ eachBackend('conv2d gradient to x matches finite differences on the one-image-pe
   const r = uniform(y.size, 47);
   const g = ops.conv2dBackward(x, w, Tensor.fromArray(r, y.shape, b.device), opts);
   const res = gradCheck(xs, g.dx!.toFloat32Array(), r, through(xShape, b.device, (xx) => ops.conv2d(xx, w, bias, opts)));
-  t.true(res.checked > 0, 'nothing checked');
-  t.deepEqual(res.failures, [], `${res.failures.join('; ')} (${res.checked} checked)`);
+  t.true(res.checked > 0, 'dx: nothing checked');
+  t.deepEqual(res.failures, [], `dx: ${res.failures.join('; ')} (${res.checked} checked)`);
+  const rw = gradCheck(ws, g.dweight.toFloat32Array(), r, through(wShape, b.device, (ww) => ops.conv2d(x, ww, bias, opts)));
+  t.true(rw.checked > 0, 'dweight: nothing checked');
+  t.deepEqual(rw.failures, [], `dweight: ${rw.failures.join('; ')} (${rw.checked} checked)`);
 });
 
 // ReLU's backward is a blend of dy and 0 on y's sign, in vector loops with tails

@@ -188,15 +188,27 @@ void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, 
 
 void conv2d_backward_filter(const ConvParams& p, const float* x, const float* dy, float* dw, float* db) {
   const Geometry g = geometry(p);
-  Scratch col(size_t(g.rows) * g.chunk * g.plane), d(size_t(g.kg) * g.chunk * g.plane);
-  for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
-    const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
-    for (int group = 0; group < p.groups; ++group) {
-      im2col(p, g, x, n0, nb, group, col.data);
-      gather(p, g, dy, n0, nb, group, d.data);
-      // dw_g (K/G, rows) (+)= DY (K/G, width) * col^T (width, rows)
-      gemm(false, true, g.kg, g.rows, width, 1.0f, d.data, width, col.data, width, n0 == 0 ? 0.0f : 1.0f,
-           dw + size_t(group) * g.kg * g.rows, g.rows);
+  if (g.plane >= kDirectPlane) {
+    // one image per GEMM: dw_g (K/G, rows) += dy_(n,g) (K/G, OH*OW) col^T, dy read in place
+    Scratch col(size_t(g.rows) * g.plane);
+    for (int n = 0; n < p.n; ++n)
+      for (int group = 0; group < p.groups; ++group) {
+        im2col(p, g, x, n, 1, group, col.data);
+        const float* dyg = dy + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
+        gemm(false, true, g.kg, g.rows, g.plane, 1.0f, dyg, g.plane, col.data, g.plane, n == 0 ? 0.0f : 1.0f,
+             dw + size_t(group) * g.kg * g.rows, g.rows);
+      }
+  } else {
+    Scratch col(size_t(g.rows) * g.chunk * g.plane), d(size_t(g.kg) * g.chunk * g.plane);
+    for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
+      const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
+      for (int group = 0; group < p.groups; ++group) {
+        im2col(p, g, x, n0, nb, group, col.data);
+        gather(p, g, dy, n0, nb, group, d.data);
+        // dw_g (K/G, rows) (+)= DY (K/G, width) * col^T (width, rows)
+        gemm(false, true, g.kg, g.rows, width, 1.0f, d.data, width, col.data, width, n0 == 0 ? 0.0f : 1.0f,
+             dw + size_t(group) * g.kg * g.rows, g.rows);
+      }
     }
   }
   if (db) {
