@@ -1,6 +1,6 @@
 // Shared by the peers comparison (peers.ts, ours_alexnet.ts, ort_alexnet.ts): the per-layer
 // FLOPs of a model and the blocks the per-layer table is made of.
-import type { ModelConfig } from '../lib/nn/model';
+import type { ModelConfig } from '../lib/nn/spec';
 
 /**
  * Forward FLOPs per image of each layer (2 x multiply-adds of the direct convolution or the

@@ -8,9 +8,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NamedArray } from '../lib/checkpoint';
-import { alexnet, Network } from '../lib/nn/model';
-import { exportOnnx } from '../lib/onnx';
+import { NamedArray } from '../lib/io/safetensors';
+import { Network } from '../lib/nn/network';
+import { alexnet } from '../lib/nn/spec';
+import { exportOnnx } from '../lib/tools/export';
 import { flag, median } from './_common';
 import { blockOf } from './_peers';
 

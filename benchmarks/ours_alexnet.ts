@@ -4,11 +4,12 @@
 // `warmups` untimed runs, then `repeats` timed ones; medians.
 //   node benchmarks/ours_alexnet.js [--batch 32] [--warmups 2] [--repeats 3] [--json FILE]
 import * as fs from 'node:fs';
-import { backendInfo } from '../lib/info';
+import { backendInfo } from '../lib/core/info';
+import { Tensor } from '../lib/core/tensor';
 import { SoftmaxCrossEntropy } from '../lib/nn/layers';
-import { alexnet, Network } from '../lib/nn/model';
-import { Sgd } from '../lib/optim';
-import { Tensor } from '../lib/tensor';
+import { Network } from '../lib/nn/network';
+import { alexnet } from '../lib/nn/spec';
+import { Sgd } from '../lib/train/optim';
 import { flag, median } from './_common';
 import { layerFlops } from './_peers';
 

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { alexnet } from '../lib/nn/model';
+import { alexnet } from '../lib/nn/spec';
 import { flag, median } from './_common';
 import { blockOf, blocks, layerFlops } from './_peers';
 

@@ -3,8 +3,8 @@
 // straight from the definitions. Finite-difference checks of the same ops are in
 // gradients.test.ts.
 import { ExecutionContext } from 'ava';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
 import { eachBackend } from './_backends';
 import { gradCheck, through } from './_gradcheck';
 import { compare, ConvCase, convBackwardRef, convOut, convRef, LrnCase, lrnRef, uniform } from './_reference';
