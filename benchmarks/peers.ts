@@ -10,6 +10,7 @@
 // A peer that is absent is skipped, saying why. Prints the tables and writes --json.
 //   node benchmarks/peers.js [--batches 1,32,128] [--warmups 2] [--repeats 3] [--threads 2]
 //     [--python PATH] [--rounds 1] [--json bench-results/peers.json]
+//   node benchmarks/peers.js --from bench-results/peers.json   (the tables again, from a run's JSON)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -50,7 +51,7 @@ function run(cmd: string, args: string[], what: string, env: NodeJS.ProcessEnv =
 
 // Is there a PyTorch to compare with?
 let torchMissing = '';
-{
+if (!process.argv.includes('--from')) {
   const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   if (r.status !== 0) torchMissing = `${python} cannot import torch (${(r.error?.message ?? r.stderr.trim().split('\n').pop() ?? '').slice(0, 120)}); ` +
     'point --python or $ALEXNET_TORCH_PYTHON at a Python that has it (benchmarks/RESULTS.md says how the venv was made)';
@@ -59,7 +60,16 @@ if (torchMissing) console.log(`PyTorch skipped: ${torchMissing}`);
 
 type Runs = { ours: any[]; torch: any[]; ort: any[] };
 const results = new Map<number, Runs>(batches.map((b) => [b, { ours: [], torch: [], ort: [] }]));
-for (let round = 0; round < rounds; round++) {
+const save = (extra: object = {}) => fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), host: os.cpus()[0]?.model,
+  threads: Number(threads), warmups: Number(warmups), repeats: Number(repeats), rounds,
+  pytorch: torchMissing ? { skipped: torchMissing } : { python }, ...extra, raw: Object.fromEntries(results) }, null, 2));
+// --from FILE: the tables of an earlier run's JSON (its raw results), nothing measured
+const from = flag('from', '');
+if (from) {
+  results.clear();
+  for (const [b, r] of Object.entries(JSON.parse(fs.readFileSync(from, 'utf8')).raw as Record<string, Runs>)) results.set(Number(b), r);
+}
+for (let round = 0; round < (from ? 0 : rounds); round++) {
   for (const batch of batches) {
     const common = ['--batch', String(batch), '--warmups', warmups, '--repeats', repeats];
     const res = results.get(batch)!;
@@ -72,6 +82,7 @@ for (let round = 0; round < rounds; round++) {
         { ...process.env, OMP_NUM_THREADS: threads });
       if (torch) res.torch.push(torch);
     }
+    save({ partial: true });  // what there is so far, should the run be cut short
   }
 }
 fs.rmSync(tmp, { recursive: true, force: true });
@@ -137,7 +148,7 @@ for (const [batch, r] of results) {
     perLayer.push({ batch, layer: b, forward_gflop: fl / 1e9, ours_infer_ms: oi, onnxruntime_infer_ms: oi2, pytorch_infer_ms: ti, ours_train_ms: ot, pytorch_train_ms: tt });
   }
 }
-fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), host: os.cpus()[0]?.model, threads: Number(threads), warmups: Number(warmups),
-  repeats: Number(repeats), rounds, pytorch: torchMissing ? { skipped: torchMissing } : { python, version: torchVersion }, onnxruntime: ortVersion,
-  summary, per_layer: perLayer, raw: Object.fromEntries(results) }, null, 2));
-console.log(`\nwritten: ${jsonOut}`);
+if (!from) {
+  save({ pytorch_version: torchVersion, onnxruntime: ortVersion, summary, per_layer: perLayer });
+  console.log(`\nwritten: ${jsonOut}`);
+}
