@@ -3,8 +3,9 @@
 // CPU has, so one binary runs everywhere and the compiler's vectoriser does the rest. Loops
 // in such functions are plain C++ (no intrinsics): the plain loop is the specification.
 #pragma once
+#include <cstddef>  // defines __GLIBC__ where the C library is glibc (ifunc, which the clones need)
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ALEXNET_CUDA_EMULATOR)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) && !defined(ALEXNET_CUDA_EMULATOR)
 #define ALEXNET_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define ALEXNET_SIMD
