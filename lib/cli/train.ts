@@ -156,7 +156,7 @@ export const evalCommand: Command = {
   async run(argv) {
     const { flags } = parseFlags('eval', argv, evalFlags);
     const device = resolveDevice(flags);
-    const net = networkFromCheckpoint(flags.checkpoint as string, device);
+    const net = networkFromCheckpoint(checkpointPath(flags.checkpoint as string), device);
     const crop = net.config.options.crop;
     const loader = new DataLoader(flags.data as string, {
       split: 'val', mode: flags['ten-crop'] ? 'tencrop' : 'center', crop, scale: net.config.options.inputScale, batchSize: flags['batch-size'] as number,
