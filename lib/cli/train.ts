@@ -90,8 +90,8 @@ export const trainCommand: Command = {
       }
       const r = await fit({
         data, out, model, device: devices, log,
-        batchSize: (flags['batch-size'] as number) ?? resumed?.batchSize ?? recipe.batchSize,
-        epochs: (flags.epochs as number) ?? recipe.epochs,
+        batchSize: (flags['batch-size'] as number) ?? resumed?.batchSize ?? Math.min(recipe.batchSize, index.splits.train.count),
+        epochs: (flags.epochs as number) ?? resumed?.epochs ?? recipe.epochs,
         lr: (flags.lr as number) ?? recipe.lr,
         momentum: flags.momentum as number,
         weightDecay: flags['weight-decay'] as number,
@@ -118,7 +118,7 @@ export const trainCommand: Command = {
 };
 
 /** With --resume: the run folder, and the model, data and batch size its last checkpoint was trained with. */
-function resumeTarget(flags: Record<string, unknown>): { out: string; data?: string; model: Partial<ModelOptions>; batchSize?: number } | null {
+function resumeTarget(flags: Record<string, unknown>): { out: string; data?: string; model: Partial<ModelOptions>; batchSize?: number; epochs?: number } | null {
   if (!flags.resume) return null;
   const named = typeof flags.resume === 'string' ? flags.resume : undefined;
   if (named !== undefined && flags.out !== undefined && path.resolve(named) !== path.resolve(flags.out as string))
@@ -129,7 +129,7 @@ function resumeTarget(flags: Record<string, unknown>): { out: string; data?: str
   if (!fs.existsSync(last)) throw new Error(`--resume: no checkpoint to resume from at ${last}`);
   const ck = readCheckpointInfo(last);
   if (ck.data === undefined && flags.data === undefined) throw new Error(`--resume: ${last} does not record the data it was trained on: give --data DIR`);
-  return { out, data: ck.data, model: ck.config.options, batchSize: ck.state.batchSize };
+  return { out, data: ck.data, model: ck.config.options, batchSize: ck.state.batchSize, epochs: ck.state.epochs };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -37,6 +37,8 @@ export interface RunState {
   startLoss?: number;
   /** images per step (absent in older checkpoints): --resume keeps it */
   batchSize?: number;
+  /** the epochs the run was asked for (absent in older checkpoints): --resume keeps it */
+  epochs?: number;
 }
 
 /** What prediction needs of the training data: its classes, image side and mean image. */

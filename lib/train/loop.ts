@@ -120,6 +120,7 @@ function freshState(opts: FitOptions): RunState {
       : opts.schedule === 'step' ? stepSchedule(opts.lr, opts.stepEvery) : { kind: 'fixed', lr: opts.lr },
     partial: { loss: 0, errors: 0, images: 0, seconds: 0, dataSeconds: 0 },
     batchSize: opts.batchSize,
+    epochs: opts.epochs,
   };
 }
 
@@ -144,7 +145,7 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
   const ck = checkpointToResume(opts, files.last, config);
   if (ck) {
     config = ck.config;
-    state = ck.state;
+    state = { ...ck.state, batchSize: opts.batchSize, epochs: opts.epochs };
     opts.log(`resuming from ${files.last}: epoch ${state.epoch}${state.batchInEpoch ? `, batch ${state.batchInEpoch}` : ''}, step ${state.step}`);
   }
   const { crop, inputScale: scale } = config.options;
@@ -241,6 +242,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const devices = parseDevices(opts.device);
   const prepared = openPrepared(opts.data);  // read once, shared by both loaders
   checkValidationSplit(prepared);  // before anything is created
+  if (prepared.index.splits.train.count < opts.batchSize)
+    throw new Error(`batch size ${opts.batchSize} is more than the ${prepared.index.splits.train.count} training images of ${prepared.dir}: no batch would be full; use a smaller --batch-size`);
   const created = !fs.existsSync(opts.out);
   fs.mkdirSync(opts.out, { recursive: true });
   let run: Run;
