@@ -67,7 +67,10 @@ export const trainCommand: Command = {
     const builtIn = dataFlag === undefined || path.resolve(dataFlag) === path.resolve(builtinPrepared());
     const data = dataFlag === undefined ? await builtinData(log) : await preparedFolder(dataFlag, flags.size as number, log);
     const index = readIndex(data);
-    const { recipe, why } = chooseRecipe(flags.recipe as 'auto' | 'paper' | 'small', { builtIn, trainImages: index.splits.train.count });
+    const chosen = chooseRecipe(flags.recipe as 'auto' | 'paper' | 'small', { builtIn, trainImages: index.splits.train.count });
+    // a batch is never larger than the training set
+    const recipe = { ...chosen.recipe, batchSize: Math.min(chosen.recipe.batchSize, index.splits.train.count) };
+    const why = chosen.why;
     // a resumed run keeps its checkpoint's model: only the model flags given must agree with it
     const model = resumed ? definedOnly(modelOptions(Object.fromEntries([...given].map((k) => [k, flags[k]])))) : { ...recipe.model, ...modelOptions(flags) };
     const size = index.size;
@@ -90,7 +93,7 @@ export const trainCommand: Command = {
       }
       const r = await fit({
         data, out, model, device: devices, log,
-        batchSize: (flags['batch-size'] as number) ?? resumed?.batchSize ?? Math.min(recipe.batchSize, index.splits.train.count),
+        batchSize: (flags['batch-size'] as number) ?? resumed?.batchSize ?? recipe.batchSize,
         epochs: (flags.epochs as number) ?? resumed?.epochs ?? recipe.epochs,
         lr: (flags.lr as number) ?? recipe.lr,
         momentum: flags.momentum as number,
