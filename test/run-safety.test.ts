@@ -86,6 +86,7 @@ test('Ctrl-C (a real SIGINT) stops a training process within a few batches, mid-
   child.kill('SIGINT');
   t.is(await w.exit, 130, w.out.stdout + w.out.stderr);
   t.regex(w.out.stdout, /stopping after this batch/);
+  t.regex(w.out.stderr, /ETA [\d:]+ \(run [\d:]+\)/, 'the progress line gives the whole run\'s ETA too');
   t.regex(w.out.stdout, /interrupted(: saved| after epoch)/);
   const stopped = loadCheckpoint(path.join(out, 'last.safetensors')).state.step;
   t.true(stopped >= shown && stopped - shown <= 5, `signal sent at batch ${shown} (epochs of 100), stopped at batch ${stopped}`);
