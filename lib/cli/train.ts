@@ -62,6 +62,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { flags, given } = parseFlags('train', argv, trainFlags);
     const log = (line: string) => console.log(line);
+    const devices = resolveTrainDevices(flags);  // a bad --device fails before any data is made
     const resumed = resumeTarget(flags);
     const dataFlag = (flags.data as string | undefined) ?? resumed?.data;
     const builtIn = dataFlag === undefined || path.resolve(dataFlag) === path.resolve(builtinPrepared());
@@ -76,7 +77,6 @@ export const trainCommand: Command = {
     const size = index.size;
     if (!resumed) model.crop ??= Math.min(227, size);
     if (model.crop !== undefined && model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-    const devices = resolveTrainDevices(flags);
     const out = resumed?.out ?? (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
     const controller = new AbortController();
     const onSigint = () => {
