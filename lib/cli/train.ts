@@ -12,6 +12,7 @@ import { fit } from '../train/loop';
 import { Command } from './command';
 import { deviceFlag, resolveDevice, resolveTrainDevices } from './devices';
 import { flagHelp, FlagSpec, parseFlags } from './flags';
+import { fineTuneFlags, fineTuneOptions } from './finetune';
 import { modelFlags, modelOptions } from './model';
 import { BUILTIN, chooseRecipe, describeRecipe, PAPER, Recipe, SMALL, SMALL_DATA } from './presets';
 
@@ -34,6 +35,7 @@ const trainFlags: Record<string, FlagSpec> = {
     type: 'choice', choices: ['auto', 'paper', 'small'], default: 'auto',
     help: `the defaults below: the paper's, or for small data (${describeRecipe(SMALL)}); auto: small under ${SMALL_DATA.toLocaleString('en-US')} training images, the built-in run's on the built-in set, else the paper's`,
   },
+  ...fineTuneFlags,
   'batch-size': { type: 'int', min: 1, help: `images per step (default ${PAPER.batchSize}; ${BUILTIN.batchSize} on the built-in set)` },
   epochs: { type: 'int', min: 1, help: `epochs (default ${PAPER.epochs}; ${BUILTIN.epochs} on the built-in set)` },
   lr: { type: 'number', min: 0, help: `learning rate (default ${PAPER.lr})` },
@@ -74,8 +76,11 @@ export const trainCommand: Command = {
     const why = chosen.why;
     // a resumed run keeps its checkpoint's model: only the model flags given must agree with it
     const model = resumed ? definedOnly(modelOptions(Object.fromEntries([...given].map((k) => [k, flags[k]])))) : { ...recipe.model, ...modelOptions(flags) };
+    // weights of our own checkpoint learned with its input scale: a fine-tuned run keeps it unless told
+    const source = !resumed && flags['init-from'] !== undefined && !given.has('input-scale') ? ownCheckpointScale(flags['init-from'] as string) : undefined;
+    if (source !== undefined) model.inputScale = source;
     const size = index.size;
-    if (!resumed) model.crop ??= Math.min(227, size);
+    if (!resumed) model.crop ??= Math.min(model.arch === 'torchvision' ? 224 : 227, size);
     if (model.crop !== undefined && model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
     const out = resumed?.out ?? (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
     const controller = new AbortController();
@@ -90,9 +95,10 @@ export const trainCommand: Command = {
       else {
         log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}`);
         log(`recipe ${recipe.name} (${why}): ${describeRecipe(recipe)}${recipe.name === 'paper' ? '' : '; --recipe paper for the paper\'s'}; flags override it`);
+        if (source !== undefined) log(`input scale ${source}, as the --init-from checkpoint was trained`);
       }
       const r = await fit({
-        data, out, model, device: devices, log,
+        data, out, model, device: devices, log, ...fineTuneOptions(flags),
         batchSize: (flags['batch-size'] as number) ?? resumed?.batchSize ?? recipe.batchSize,
         epochs: (flags.epochs as number) ?? resumed?.epochs ?? recipe.epochs,
         lr: (flags.lr as number) ?? recipe.lr,
@@ -135,12 +141,21 @@ function resumeTarget(flags: Record<string, unknown>): { out: string; data?: str
   return { out, data: ck.data, model: ck.config.options, batchSize: ck.state.batchSize, epochs: ck.state.epochs };
 }
 
+/** The input scale an alexnet-native checkpoint was trained with; undefined for other files (.pth, bare safetensors). */
+function ownCheckpointScale(file: string): number | undefined {
+  try {
+    return readCheckpointInfo(file).config.options.inputScale;
+  } catch {
+    return undefined;  // not ours, or unreadable: --init-from itself says why when it loads it
+  }
+}
+
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function formatModel(o: Partial<ModelOptions>): string {
-  return `AlexNet (width ${o.width ?? 1}, crop ${o.crop}, ${o.activation}${o.lrn === false ? ', no LRN' : ''}${o.dropout === false ? ', no dropout' : ''}${o.overlappingPool === false ? ', 2x2 pooling' : ''})`;
+  return `${o.arch === 'torchvision' ? "torchvision's AlexNet" : 'AlexNet'} (width ${o.width ?? 1}, crop ${o.crop}, ${o.activation}${o.lrn === false ? ', no LRN' : ''}${o.dropout === false ? ', no dropout' : ''}${o.overlappingPool === false ? ', 2x2 pooling' : ''})`;
 }
 
 const evalFlags: Record<string, FlagSpec> = {
