@@ -1,6 +1,8 @@
 // What keeps a run safe: Ctrl-C stops within a batch (a real SIGINT to a training process),
 // one run per folder (the lock, stale locks, locks released on errors), resume after kill -9
 // equal to an uninterrupted run, a broken checkpoint refused without touching anything.
+// The tests that signal a child at a moment read from its output are serial: a concurrent test's
+// spawnSync would block this process's event loop, and with it the moment of the signal.
 import test from 'ava';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -65,7 +67,7 @@ test('the data loader lets the event loop turn between batches, so a signal hand
   }
 });
 
-test('Ctrl-C (a real SIGINT) stops a training process within a few batches, mid-epoch; a second run in its folder is refused while it runs', async (t) => {
+test.serial('Ctrl-C (a real SIGINT) stops a training process within a few batches, mid-epoch; a second run in its folder is refused while it runs', async (t) => {
   const out = tmp('sigint');
   // more epochs than it will get through: the signal always lands in a running epoch or between two
   const child = spawn(process.execPath, [cli, 'train', '--data', big, '--out', out, '--epochs', '9', '--width', '0.5', '--crop', '67',
@@ -143,7 +145,7 @@ test('the lock is released when a run fails, and a failed start leaves no empty 
   t.false(fs.existsSync(fresh), 'no folder made by a run that could not start');
 });
 
-test('resume after kill -9 ends with the same weights and metrics as an uninterrupted run; the killed run leaves only whole files', async (t) => {
+test.serial('resume after kill -9 ends with the same weights and metrics as an uninterrupted run; the killed run leaves only whole files', async (t) => {
   const args = (out: string) => ['train', '--data', big, '--out', out, '--epochs', '2', '--width', '0.1', '--crop', '67', '--batch-size', '8', '--workers', '1', '--seed', '3'];
   const whole = tmp('whole');
   const r = spawnSync(process.execPath, [cli, ...args(whole)], { encoding: 'utf8' });
