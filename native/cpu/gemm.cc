@@ -72,7 +72,7 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
 
 std::string blas_name() {
 #if defined(ALEXNET_HAVE_OPENBLAS)
-  return openblas_get_config();
+  return std::string(openblas_get_config()) + " (" ALEXNET_BLAS_LINK ")";
 #else
   return ALEXNET_BLAS_NAME;
 #endif
