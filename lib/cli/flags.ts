@@ -16,6 +16,8 @@ export interface FlagSpec {
   value?: string;
   /** the command cannot run without it: "--name VALUE is required" */
   required?: boolean;
+  /** for 'string': the value may be left out (`--resume` or `--resume DIR`); alone, the flag is `true` */
+  optionalValue?: boolean;
 }
 
 export class FlagError extends Error {}
@@ -24,11 +26,13 @@ export type FlagValues = Record<string, string | number | boolean | undefined>;
 
 /**
  * Parses `--name value`, `--name=value` and `--switch` / `--no-switch`. Positional arguments
- * are returned apart when `allowPositional` is true, and are an error otherwise.
+ * are returned apart when `allowPositional` is true, and are an error otherwise. `given` holds
+ * the flags the command line set (not those left at their defaults).
  */
-export function parseFlags(command: string, argv: string[], specs: Record<string, FlagSpec>, allowPositional = false): { flags: FlagValues; positional: string[] } {
+export function parseFlags(command: string, argv: string[], specs: Record<string, FlagSpec>, allowPositional = false): { flags: FlagValues; positional: string[]; given: Set<string> } {
   const flags: FlagValues = {};
   const positional: string[] = [];
+  const given = new Set<string>();
   for (const [name, s] of Object.entries(specs)) flags[name] = s.default;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -41,11 +45,17 @@ export function parseFlags(command: string, argv: string[], specs: Record<string
     let spec = specs[name];
     if (!spec && name.startsWith('no-') && specs[name.slice(3)]?.type === 'bool' && eq < 0) {
       flags[name.slice(3)] = false;
+      given.add(name.slice(3));
       continue;
     }
     if (!spec) throw new FlagError(`unknown flag for ${command}: --${name}`);
+    given.add(name);
     if (spec.type === 'bool') {
       if (eq > 0) throw new FlagError(`--${name} takes no value`);
+      flags[name] = true;
+      continue;
+    }
+    if (spec.optionalValue && eq < 0 && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) {
       flags[name] = true;
       continue;
     }
@@ -56,7 +66,7 @@ export function parseFlags(command: string, argv: string[], specs: Record<string
   if (positional.length && !allowPositional) throw new FlagError(`${command} takes no arguments (got ${positional.join(' ')})`);
   for (const [name, s] of Object.entries(specs))
     if (s.required && flags[name] === undefined) throw new FlagError(`--${name}${s.value ? ` ${s.value}` : ''} is required`);
-  return { flags, positional };
+  return { flags, positional, given };
 }
 
 function convert(name: string, spec: FlagSpec, raw: string): string | number {
@@ -69,7 +79,8 @@ function convert(name: string, spec: FlagSpec, raw: string): string | number {
       return raw;
     case 'int':
     case 'number': {
-      const v = Number(raw);
+      const fraction = spec.type === 'number' ? /^\s*([^/\s]+)\s*\/\s*([^/\s]+)\s*$/.exec(raw) : null;  // 1/64
+      const v = fraction ? Number(fraction[1]) / Number(fraction[2]) : Number(raw);
       const ok = raw.trim() !== '' && Number.isFinite(v) && (spec.type === 'number' || Number.isSafeInteger(v));
       if (!ok) throw new FlagError(`--${name} must be ${spec.type === 'int' ? 'an integer' : 'a number'}, not ${JSON.stringify(raw)}`);
       if (spec.min !== undefined && v < spec.min) throw new FlagError(`--${name} must be at least ${spec.min}, not ${v}`);
@@ -84,7 +95,8 @@ function convert(name: string, spec: FlagSpec, raw: string): string | number {
 /** The flags' help lines, e.g. `  --lr N            learning rate (default 0.01)`. */
 export function flagHelp(specs: Record<string, FlagSpec>): string {
   const rows = Object.entries(specs).map(([name, s]) => {
-    const left = `--${name}${s.type === 'bool' ? '' : ` ${s.value ?? (s.type === 'choice' ? s.choices!.join('|') : s.type === 'string' ? 'VALUE' : 'N')}`}`;
+    const value = s.value ?? (s.type === 'choice' ? s.choices!.join('|') : s.type === 'string' ? 'VALUE' : 'N');
+    const left = `--${name}${s.type === 'bool' ? '' : s.optionalValue ? ` [${value}]` : ` ${value}`}`;
     const def = s.default === undefined || s.default === false ? '' : ` (default ${s.default})`;
     return [left, s.help + def + (s.required ? ' (required)' : '')] as const;
   });

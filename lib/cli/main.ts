@@ -1,6 +1,8 @@
 // cli: the command line. Each command is one entry in the table below, its flags a table of
 // their own (flags.ts), the run's defaults in presets.ts; bad commands and flags print usage
 // and exit non-zero. The top layer: may import every other folder; nothing imports it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command, UsageError } from './command';
 import { FlagError } from './flags';
 import { infoCommand } from './info';
@@ -26,7 +28,13 @@ const commands: Record<string, Command> = {
 function usage(): string {
   const width = Math.max(...Object.values(commands).map((c) => c.usage.length));
   const lines = Object.values(commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`);
-  return ['usage: node lib/cli.js <command> [flags]', '', 'commands:', ...lines, '  help'.padEnd(width + 4) + 'this text'].join('\n');
+  return ['usage: node lib/cli.js <command> [flags]', '', 'commands:', ...lines, '  help'.padEnd(width + 4) + 'this text',
+    '  --version'.padEnd(width + 4) + 'the version'].join('\n');
+}
+
+/** The package's version, from its package.json. */
+export function version(): string {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -34,6 +42,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     console.log(usage());
     return name ? 0 : 1;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(`alexnet-native ${version()}`);
+    return 0;
   }
   const command = commands[name];
   if (!command) {
@@ -51,7 +63,9 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`alexnet ${name}: ${err.message}\nusage: node lib/cli.js ${command.usage}`);
       return 2;
     }
-    console.error(`alexnet ${name}: ${(err as Error).message}`);
+    // library errors may already name the command ("prepare: ..."): say it once
+    const message = (err as Error).message.replace(new RegExp(`^${name}: `), '');
+    console.error(`alexnet ${name}: ${message}`);
     return 1;
   }
 }

@@ -1,5 +1,6 @@
 // summary, and the model flags that summary and train share.
-import { alexnet, formatSummary, ModelOptions, summarize } from '../nn/spec';
+import { formatCosts, layerCosts } from '../nn/cost';
+import { alexnet, ModelOptions } from '../nn/spec';
 import { Command } from './command';
 import { BUILTIN } from './presets';
 import { flagHelp, FlagSpec, FlagValues, parseFlags } from './flags';
@@ -36,21 +37,26 @@ export function modelOptions(f: FlagValues): Partial<ModelOptions> {
 
 const summaryFlags: Record<string, FlagSpec> = {
   classes: { type: 'int', min: 2, default: 1000, help: 'output classes' },
+  'batch-size': { type: 'int', min: 1, default: 128, help: 'images per batch for the FLOPs and memory columns' },
   json: { type: 'bool', help: 'print JSON' },
   ...modelFlags,
 };
 
 export const summaryCommand: Command = {
-  summary: 'each layer\'s output shape and parameter count',
-  usage: 'summary [--model alexnet|torchvision] [--json] [model flags]',
+  summary: 'each layer\'s output shape, parameters, FLOPs and memory at a batch size',
+  usage: 'summary [--model alexnet|torchvision] [--batch-size 128] [--json] [model flags]',
   help: flagHelp(summaryFlags),
   run(argv) {
     const { flags } = parseFlags('summary', argv, summaryFlags);
     const config = alexnet({ ...modelOptions(flags), classes: flags.classes as number });
+    const batch = flags['batch-size'] as number;
     if (flags.json) {
-      const { rows, total } = summarize(config);
-      console.log(JSON.stringify({ model: config.name, options: config.options, input: config.input, layers: rows, parameters: total }, null, 2));
-    } else console.log(formatSummary(config));
+      const { rows, total } = layerCosts(config, batch);
+      console.log(JSON.stringify({
+        model: config.name, options: config.options, input: config.input, batch, layers: rows, parameters: total.params,
+        flops: total.flops, activationBytes: total.activationBytes, parameterBytes: total.parameterBytes,
+      }, null, 2));
+    } else console.log(formatCosts(config, batch));
     return 0;
   },
 };

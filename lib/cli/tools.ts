@@ -1,14 +1,14 @@
 // The commands over a trained network: filters, predict, features, neighbors, report, export.
 import { exportCheckpoint } from '../tools/export';
 import { contactSheet, extractFeatures, nearest, readFeatures } from '../tools/features';
-import { filterImage, loadPredictor, predict, readSynsets } from '../tools/predict';
+import { filterImage, imageFiles, loadPredictor, predict, readSynsets } from '../tools/predict';
 import { writeReport } from '../tools/report';
 import { loadCheckpoint } from '../train/checkpoint';
 import * as path from 'node:path';
 import { Command } from './command';
 import { deviceFlag, resolveDevice } from './devices';
 import { FlagError, flagHelp, FlagSpec, parseFlags } from './flags';
-import { checkpointFlag } from './train';
+import { checkpointFlag, checkpointPath } from './train';
 
 const filtersFlags: Record<string, FlagSpec> = {
   checkpoint: checkpointFlag,
@@ -22,7 +22,7 @@ export const filtersCommand: Command = {
   help: flagHelp(filtersFlags),
   async run(argv) {
     const { flags } = parseFlags('filters', argv, filtersFlags);
-    const ck = loadCheckpoint(flags.checkpoint as string);
+    const ck = loadCheckpoint(checkpointPath(flags.checkpoint as string));
     const first = ck.config.layers.find((l) => l.type === 'conv');
     const w = first && ck.weights.get(`${first.name}.weight`);
     if (!first || !w) throw new Error(`${flags.checkpoint}: no convolution weights to draw`);
@@ -43,23 +43,29 @@ const predictFlags: Record<string, FlagSpec> = {
 
 export const predictCommand: Command = {
   summary: 'the most probable classes for each image (the paper\'s Figure 4, left)',
-  usage: 'predict --checkpoint FILE [--ten-crop] [--json] IMAGE...',
+  usage: 'predict --checkpoint FILE|RUN [--ten-crop] [--json] IMAGE|FOLDER...',
   help: flagHelp(predictFlags),
   async run(argv) {
     const { flags, positional: files } = parseFlags('predict', argv, predictFlags, true);
     if (!files.length) throw new FlagError('give at least one IMAGE');
     const device = resolveDevice(flags);
     const synsets = flags.synsets ? readSynsets(flags.synsets as string) : undefined;
-    const { net, input } = loadPredictor(flags.checkpoint as string, device);
+    const images = imageFiles(files);
+    const { net, input } = loadPredictor(checkpointPath(flags.checkpoint as string), device);
     try {
-      const results = await predict(net, input, files, { tenCrop: !!flags['ten-crop'], k: flags.top as number, device, synsets });
+      const results = await predict(net, input, images, { tenCrop: !!flags['ten-crop'], k: flags.top as number, device, synsets });
       if (flags.json) console.log(JSON.stringify(results, null, 2));
       else
         for (const r of results) {
+          if (r.error) continue;
           console.log(r.file);
           for (const t of r.top) console.log(`  ${(100 * t.probability).toFixed(1).padStart(5)}%  ${t.class}`);
         }
-      return 0;
+      // every image got its answer; the unreadable ones are listed at the end and fail the command
+      const failed = results.filter((r) => r.error);
+      for (const r of failed) console.error(`alexnet predict: ${r.error}`);
+      if (failed.length) console.error(`alexnet predict: ${failed.length} of ${results.length} image(s) could not be read`);
+      return failed.length ? 1 : 0;
     } finally {
       net.dispose();
     }
@@ -82,7 +88,7 @@ export const featuresCommand: Command = {
   async run(argv) {
     const { flags } = parseFlags('features', argv, featuresFlags);
     const device = resolveDevice(flags);
-    await extractFeatures(flags.checkpoint as string, flags.data as string, flags.layer as string, flags.out as string,
+    await extractFeatures(checkpointPath(flags.checkpoint as string), flags.data as string, flags.layer as string, flags.out as string,
       { device, split: flags.split as 'train' | 'val', log: (l) => console.log(l) });
     return 0;
   },
@@ -106,12 +112,12 @@ export const neighborsCommand: Command = {
     if (!files.length) throw new FlagError('give at least one IMAGE');
     const device = resolveDevice(flags);
     const index = readFeatures(flags.index as string);
-    const results = await nearest(flags.checkpoint as string, index, files, flags.k as number, device);
+    const results = await nearest(checkpointPath(flags.checkpoint as string), index, files, flags.k as number, device);
     if (flags.json) console.log(JSON.stringify(results, null, 2));
     else
       for (const r of results) {
         console.log(r.file);
-        for (const n of r.neighbors) console.log(`  ${n.distance.toFixed(3).padStart(10)}  #${n.index} ${n.class}`);
+        for (const n of r.neighbors) console.log(`  ${n.distance.toFixed(3).padStart(10)}  ${n.file ?? `#${n.index}`}  (${n.class})`);
       }
     if (flags.sheet) {
       await contactSheet(results, index, flags.sheet as string);
@@ -154,7 +160,7 @@ export const exportCommand: Command = {
   async run(argv) {
     const { flags } = parseFlags('export', argv, exportFlags);
     const pre = !!flags['with-preprocessing'];
-    const r = exportCheckpoint(flags.checkpoint as string, flags.onnx as string, { withPreprocessing: pre });
+    const r = exportCheckpoint(checkpointPath(flags.checkpoint as string), flags.onnx as string, { withPreprocessing: pre });
     const o = r.config.options;
     console.log(`${flags.onnx}: ${(r.bytes / 2 ** 20).toFixed(1)} MiB, input "input" (N, 3, ${o.crop}, ${o.crop}) = ${pre ? 'the 0..255 RGB centre crop' : `(pixels - mean) * ${o.inputScale}`}, ` +
       `output "probabilities" (N, ${o.classes}); classes, mean, scale and crop rule in metadata_props`);

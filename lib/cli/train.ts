@@ -1,11 +1,12 @@
 // train and eval.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { builtinData, preparedFolder } from '../data/cache';
+import * as fs from 'node:fs';
+import { builtinData, builtinPrepared, preparedFolder } from '../data/cache';
 import { readIndex } from '../data/format';
 import { DataLoader } from '../data/loader';
 import { ModelOptions } from '../nn/spec';
-import { networkFromCheckpoint } from '../train/checkpoint';
+import { networkFromCheckpoint, readCheckpointInfo, resolveCheckpoint, runFiles } from '../train/checkpoint';
 import { evaluate } from '../train/evaluate';
 import { fit } from '../train/loop';
 import { Command } from './command';
@@ -13,16 +14,27 @@ import { deviceFlag, resolveDevice, resolveTrainDevices } from './devices';
 import { flagHelp, FlagSpec, parseFlags } from './flags';
 import { fineTuneFlags, fineTuneOptions } from './finetune';
 import { modelFlags, modelOptions } from './model';
-import { BUILTIN, PAPER, Recipe } from './presets';
+import { BUILTIN, chooseRecipe, describeRecipe, PAPER, Recipe, SMALL, SMALL_DATA } from './presets';
 
 /** --checkpoint, as most commands take it. */
-export const checkpointFlag: FlagSpec = { type: 'string', value: 'FILE', required: true, help: 'a checkpoint written by train' };
+export const checkpointFlag: FlagSpec = { type: 'string', value: 'FILE|RUN', required: true, help: 'a checkpoint written by train, or a run folder (its best checkpoint)' };
+
+/** The checkpoint file a --checkpoint value names; a run folder's choice is said on stderr. */
+export function checkpointPath(p: string): string {
+  const { file, used } = resolveCheckpoint(p);
+  if (used) console.error(`checkpoint: ${used}`);
+  return file;
+}
 
 const trainFlags: Record<string, FlagSpec> = {
   data: { type: 'string', value: 'DIR', help: 'a prepared folder, or raw data to prepare (default: the built-in synthetic set)' },
   out: { type: 'string', value: 'DIR', help: 'checkpoints and metrics.jsonl (default runs/<date>-<time>)' },
   overwrite: { type: 'bool', help: 'start afresh even if --out already holds a run' },
   ...modelFlags,
+  recipe: {
+    type: 'choice', choices: ['auto', 'paper', 'small'], default: 'auto',
+    help: `the defaults below: the paper's, or for small data (${describeRecipe(SMALL)}); auto: small under ${SMALL_DATA.toLocaleString('en-US')} training images, the built-in run's on the built-in set, else the paper's`,
+  },
   ...fineTuneFlags,
   'batch-size': { type: 'int', min: 1, help: `images per step (default ${PAPER.batchSize}; ${BUILTIN.batchSize} on the built-in set)` },
   epochs: { type: 'int', min: 1, help: `epochs (default ${PAPER.epochs}; ${BUILTIN.epochs} on the built-in set)` },
@@ -37,7 +49,7 @@ const trainFlags: Record<string, FlagSpec> = {
     help: "where to train: cpu, cuda[:N] or cudnn[:N]; two devices (cpu,cpu or cuda:0,cuda:1) put the paper's two columns on them, one each (default: the GPU when usable, else the CPU)",
   },
   seed: { type: 'int', min: 0, default: 1, help: 'seed of initialisation, data order, augmentation and dropout' },
-  resume: { type: 'bool', help: 'continue the run in --out from its last checkpoint' },
+  resume: { type: 'string', value: 'RUN', optionalValue: true, help: "continue a run (the one in --out, or RUN) from its last checkpoint, with the checkpoint's model and data" },
   'ten-crop': { type: 'bool', help: "validate with the paper's 10 crops instead of the centre crop" },
   workers: { type: 'int', min: 0, help: 'data worker threads (default: CPUs - 1)' },
   'max-batches': { type: 'int', min: 0, default: 0, help: 'batches per epoch at most (0: all), for quick runs' },
@@ -50,17 +62,27 @@ export const trainCommand: Command = {
   usage: 'train [--data DIR] [--out DIR] [--epochs N] [--device cpu|cuda] [--resume] [...]',
   help: flagHelp(trainFlags),
   async run(argv) {
-    const { flags } = parseFlags('train', argv, trainFlags);
+    const { flags, given } = parseFlags('train', argv, trainFlags);
     const log = (line: string) => console.log(line);
     const devices = resolveTrainDevices(flags);  // a bad --device fails before any data is made
-    const builtIn = flags.data === undefined;
-    const recipe = builtIn ? BUILTIN : PAPER;
-    const model = { ...recipe.model, ...modelOptions(flags) };
-    const data = builtIn ? await builtinData(log) : await preparedFolder(flags.data as string, flags.size as number, log);
-    const size = readIndex(data).size;
-    model.crop ??= Math.min(model.arch === 'torchvision' ? 224 : 227, size);
-    if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-    const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
+    const resumed = resumeTarget(flags);
+    const dataFlag = (flags.data as string | undefined) ?? resumed?.data;
+    const builtIn = dataFlag === undefined || path.resolve(dataFlag) === path.resolve(builtinPrepared());
+    const data = dataFlag === undefined ? await builtinData(log) : await preparedFolder(dataFlag, flags.size as number, log);
+    const index = readIndex(data);
+    const chosen = chooseRecipe(flags.recipe as 'auto' | 'paper' | 'small', { builtIn, trainImages: index.splits.train.count });
+    // a batch is never larger than the training set
+    const recipe = { ...chosen.recipe, batchSize: Math.min(chosen.recipe.batchSize, index.splits.train.count) };
+    const why = chosen.why;
+    // a resumed run keeps its checkpoint's model: only the model flags given must agree with it
+    const model = resumed ? definedOnly(modelOptions(Object.fromEntries([...given].map((k) => [k, flags[k]])))) : { ...recipe.model, ...modelOptions(flags) };
+    // weights of our own checkpoint learned with its input scale: a fine-tuned run keeps it unless told
+    const source = !resumed && flags['init-from'] !== undefined && !given.has('input-scale') ? ownCheckpointScale(flags['init-from'] as string) : undefined;
+    if (source !== undefined) model.inputScale = source;
+    const size = index.size;
+    if (!resumed) model.crop ??= Math.min(model.arch === 'torchvision' ? 224 : 227, size);
+    if (model.crop !== undefined && model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
+    const out = resumed?.out ?? (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
     const controller = new AbortController();
     const onSigint = () => {
       if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: stop now
@@ -69,11 +91,16 @@ export const trainCommand: Command = {
     };
     process.on('SIGINT', onSigint);
     try {
-      log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}`);
+      if (resumed) log(`resuming ${formatModel(resumed.model)} on ${data} (${devices.join(',')}), output in ${out}`);
+      else {
+        log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}`);
+        log(`recipe ${recipe.name} (${why}): ${describeRecipe(recipe)}${recipe.name === 'paper' ? '' : '; --recipe paper for the paper\'s'}; flags override it`);
+        if (source !== undefined) log(`input scale ${source}, as the --init-from checkpoint was trained`);
+      }
       const r = await fit({
         data, out, model, device: devices, log, ...fineTuneOptions(flags),
-        batchSize: (flags['batch-size'] as number) ?? recipe.batchSize,
-        epochs: (flags.epochs as number) ?? recipe.epochs,
+        batchSize: (flags['batch-size'] as number) ?? resumed?.batchSize ?? recipe.batchSize,
+        epochs: (flags.epochs as number) ?? resumed?.epochs ?? recipe.epochs,
         lr: (flags.lr as number) ?? recipe.lr,
         momentum: flags.momentum as number,
         weightDecay: flags['weight-decay'] as number,
@@ -99,6 +126,34 @@ export const trainCommand: Command = {
   },
 };
 
+/** With --resume: the run folder, and the model, data and batch size its last checkpoint was trained with. */
+function resumeTarget(flags: Record<string, unknown>): { out: string; data?: string; model: Partial<ModelOptions>; batchSize?: number; epochs?: number } | null {
+  if (!flags.resume) return null;
+  const named = typeof flags.resume === 'string' ? flags.resume : undefined;
+  if (named !== undefined && flags.out !== undefined && path.resolve(named) !== path.resolve(flags.out as string))
+    throw new Error(`--resume ${named} and --out ${flags.out} name two different run folders: give one`);
+  const out = named ?? (flags.out as string | undefined);
+  if (out === undefined) throw new Error('--resume needs the run folder: --resume RUN (or --out RUN --resume)');
+  const last = runFiles(out).last;
+  if (!fs.existsSync(last)) throw new Error(`--resume: no checkpoint to resume from at ${last}`);
+  const ck = readCheckpointInfo(last);
+  if (ck.data === undefined && flags.data === undefined) throw new Error(`--resume: ${last} does not record the data it was trained on: give --data DIR`);
+  return { out, data: ck.data, model: ck.config.options, batchSize: ck.state.batchSize, epochs: ck.state.epochs };
+}
+
+/** The input scale an alexnet-native checkpoint was trained with; undefined for other files (.pth, bare safetensors). */
+function ownCheckpointScale(file: string): number | undefined {
+  try {
+    return readCheckpointInfo(file).config.options.inputScale;
+  } catch {
+    return undefined;  // not ours, or unreadable: --init-from itself says why when it loads it
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function formatModel(o: Partial<ModelOptions>): string {
   return `${o.arch === 'torchvision' ? "torchvision's AlexNet" : 'AlexNet'} (width ${o.width ?? 1}, crop ${o.crop}, ${o.activation}${o.lrn === false ? ', no LRN' : ''}${o.dropout === false ? ', no dropout' : ''}${o.overlappingPool === false ? ', 2x2 pooling' : ''})`;
 }
@@ -119,7 +174,7 @@ export const evalCommand: Command = {
   async run(argv) {
     const { flags } = parseFlags('eval', argv, evalFlags);
     const device = resolveDevice(flags);
-    const net = networkFromCheckpoint(flags.checkpoint as string, device);
+    const net = networkFromCheckpoint(checkpointPath(flags.checkpoint as string), device);
     const crop = net.config.options.crop;
     const loader = new DataLoader(flags.data as string, {
       split: 'val', mode: flags['ten-crop'] ? 'tencrop' : 'center', crop, scale: net.config.options.inputScale, batchSize: flags['batch-size'] as number,

@@ -19,11 +19,17 @@ export function cacheDir(): string {
   return process.env.ALEXNET_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'alexnet-native');
 }
 
+/** Where the built-in set's prepared folder is (made or not). */
+export function builtinPrepared(): string {
+  const d = BUILTIN_DATA;
+  return path.join(cacheDir(), `synthetic-s${d.seed}-${d.trainPerClass}x${d.valPerClass}-${d.size}`, 'prepared');
+}
+
 /** The built-in set's prepared folder, generated and prepared into the cache folder the first time. */
 export async function builtinData(log: (line: string) => void): Promise<string> {
   const d = BUILTIN_DATA;
-  const dir = path.join(cacheDir(), `synthetic-s${d.seed}-${d.trainPerClass}x${d.valPerClass}-${d.size}`);
-  const ready = path.join(dir, 'prepared');
+  const ready = builtinPrepared();
+  const dir = path.dirname(ready);
   if (fs.existsSync(path.join(ready, 'index.json'))) return ready;
   log(`generating the synthetic set into ${dir} (once)`);
   const { prepared } = await ensureSyntheticPrepared({ dir, seed: d.seed, trainPerClass: d.trainPerClass, valPerClass: d.valPerClass, size: d.size, log });

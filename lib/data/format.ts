@@ -268,6 +268,26 @@ export function openPrepared(dir: string): PreparedData {
   return { dir, index, size: index.size, classes: index.classes, mean, pca: index.pca };
 }
 
+/**
+ * The source file of every image of a split, in order (paths under the data folder `prepare`
+ * read), from the shards' .json files; null where the folder does not record them (data
+ * written from arrays, or a shard's .json missing).
+ */
+export function sourceFiles(dir: string, index: PreparedIndex, split: SplitIndex): string[] | null {
+  const out: string[] = [];
+  for (const shard of split.shards) {
+    let files: unknown;
+    try {
+      files = JSON.parse(fs.readFileSync(path.join(dir, shard.file.replace(/\.bin$/, '.json')), 'utf8')).files;
+    } catch {
+      return null;
+    }
+    if (!Array.isArray(files) || files.length !== shard.count) return null;
+    for (const f of files) out.push(index.source.path ? path.join(index.source.path, String(f)) : String(f));
+  }
+  return out;
+}
+
 export function readLabels(dir: string, split: SplitIndex): Int32Array {
   const file = path.join(dir, split.labels);
   const raw = fs.readFileSync(file);

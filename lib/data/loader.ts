@@ -81,6 +81,16 @@ interface WorkerSlot {
 
 const OP = 'DataLoader';
 
+/**
+ * Waits one turn of the event loop. A prefetched batch is an already settled promise, and
+ * awaiting one runs as a microtask, so a consumer that computes synchronously between batches
+ * would never let the loop turn: signal handlers (Ctrl-C), timers and I/O would wait for the
+ * end of the epoch. One setImmediate per batch costs microseconds.
+ */
+function turnEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function positiveInt(name: string, value: unknown, min = 1): number {
   if (!Number.isSafeInteger(value) || (value as number) < min)
     throw new ArgumentError(OP, name, min === 0 ? 'a non-negative integer' : `an integer >= ${min}`, describe(value));
@@ -184,7 +194,10 @@ export class DataLoader {
     };
     try {
       if (this.workerCount === 0) {
-        for (let b = 0; b < batches; b++) yield make(b, this.makeLocal(epoch, slice(b)));
+        for (let b = 0; b < batches; b++) {
+          await turnEventLoop();
+          yield make(b, this.makeLocal(epoch, slice(b)));
+        }
         return;
       }
       const pending: Promise<Float32Array>[] = [];
@@ -203,6 +216,7 @@ export class DataLoader {
         delete pending[b];
         consumed++;
         fill();
+        await turnEventLoop();
         yield make(b, images);
       }
     } finally {

@@ -13,7 +13,7 @@ import {
 } from './format';
 import { Progress } from './progress';
 import { openAnySource } from './imagenet';
-import { Item, ItemInput, Source } from './sources';
+import { Item, ItemInput, Source, holdOutValidation } from './sources';
 
 export interface PrepareOptions {
   /** The source folder (ImageNet layout, CIFAR binary batches or MNIST IDX files). */
@@ -26,6 +26,8 @@ export interface PrepareOptions {
   shardSize?: number;
   /** `<file> <class>` labels for a flat validation folder. */
   valLabels?: string;
+  /** Hold out this fraction of each class's training images as the validation split (a source without one). */
+  valSplit?: number;
   /** Images decoded at once (default: max(4, CPUs)). */
   concurrency?: number;
   /** Draw a progress bar (default: when stderr is a terminal). */
@@ -121,7 +123,8 @@ function fileSize(file: string): number {
 
 export async function prepare(options: PrepareOptions): Promise<PrepareSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const source: Source = openAnySource(options.data, { valLabels: options.valLabels });
+  const opened: Source = openAnySource(options.data, { valLabels: options.valLabels });
+  const source = options.valSplit !== undefined ? holdOutValidation(opened, options.valSplit) : opened;
   const size = options.size ?? source.defaultSize;
   if (!Number.isSafeInteger(size) || size < 1 || size > 4096)
     throw new Error(`prepare: Expected an integer in 1..4096 for --size but received ${size}`);
@@ -209,6 +212,8 @@ export async function prepare(options: PrepareOptions): Promise<PrepareSummary> 
     shardsWritten, shardsReused, decoded, seconds, imagesPerSecond: decoded / Math.max(seconds, 1e-3),
   };
   log(formatSummary(summary));
+  if (!summary.val)
+    log(`warning: ${options.data} has no validation images, which train needs: add val/<class>/ folders, or hold out a tenth of each class with --val-split 0.1`);
   return summary;
 }
 

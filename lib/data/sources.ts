@@ -11,6 +11,7 @@
 //                     pixel bytes; names from fine_label_names.txt
 //   MNIST IDX         DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (also `images.idx3-ubyte`
 //                     spellings); gzipped or not; grayscale, expanded to RGB
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
@@ -295,4 +296,29 @@ function openMnist(root: string): Source {
   const val = mnistItems(root, 't10k');
   const side = train.length ? (train[0].input() as { width: number }).width : 28;
   return { kind: 'mnist', root, classes: Array.from({ length: 10 }, (_, i) => String(i)), train, val, defaultSize: side, missing: [] };
+}
+
+// ---------------------------------------------------------------- held-out validation
+
+/**
+ * Moves `fraction` of each class's training items to a new validation split, for a source that
+ * has none (a train/ folder alone). Deterministic: within a class, items are ranked by a hash
+ * of their name and the first round(fraction * n) go to validation (at least one where the
+ * class has two or more; never all), so the same folder always splits the same way and the
+ * choice does not follow file-name order.
+ */
+export function holdOutValidation(source: Source, fraction: number): Source {
+  if (!(fraction > 0 && fraction < 1)) throw new Error(`--val-split: Expected a fraction between 0 and 1 but received ${fraction}`);
+  if (source.val?.length) throw new Error(`--val-split: ${source.root} already has a validation split (${source.val.length} images); leave --val-split out`);
+  const rank = (name: string) => createHash('sha256').update(name).digest('hex');
+  const byClass = new Map<number, Item[]>();
+  for (const it of source.train) (byClass.get(it.label) ?? byClass.set(it.label, []).get(it.label)!).push(it);
+  const held = new Set<Item>();
+  for (const items of byClass.values()) {
+    const k = items.length < 2 ? 0 : Math.min(items.length - 1, Math.max(1, Math.round(fraction * items.length)));
+    const ranked = items.map((it) => ({ it, r: rank(it.name) })).sort((a, b) => (a.r < b.r ? -1 : a.r > b.r ? 1 : 0));
+    for (const { it } of ranked.slice(0, k)) held.add(it);
+  }
+  // keep the original order within each split
+  return { ...source, train: source.train.filter((it) => !held.has(it)), val: source.train.filter((it) => held.has(it)) };
 }

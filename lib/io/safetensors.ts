@@ -92,5 +92,28 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
 /** `what` names the file in errors: 'checkpoint', 'feature index'. */
 export function readSafetensorsFile(file: string, what = 'checkpoint'): SafeTensors {
   if (!fs.existsSync(file)) throw new Error(`${what} not found: ${file}`);
+  if (fs.statSync(file).isDirectory()) throw new Error(`${what} ${file} is a folder, not a file`);
   return decodeSafetensors(fs.readFileSync(file), file);
+}
+
+/** Only the `__metadata__` of a safetensors file: reads the header, not the tensors. */
+export function readSafetensorsMetadata(file: string, what = 'checkpoint'): Record<string, string> {
+  if (!fs.existsSync(file)) throw new Error(`${what} not found: ${file}`);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    if (size < 8 || fs.readSync(fd, head, 0, 8, 0) !== 8) throw new Error(`${file}: not a valid safetensors file (${size} bytes)`);
+    const length = Number(head.readBigUInt64LE(0));
+    if (length > size - 8) throw new Error(`${file}: not a valid safetensors file (header length ${length} exceeds the file)`);
+    const json = Buffer.alloc(length);
+    fs.readSync(fd, json, 0, length, 8);
+    try {
+      return JSON.parse(json.toString('utf8')).__metadata__ ?? {};
+    } catch (err) {
+      throw new Error(`${file}: not a valid safetensors file (header is not JSON: ${(err as Error).message})`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }

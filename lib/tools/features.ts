@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { encodeSafetensors, readSafetensorsFile, writeFileAtomic } from '../io/safetensors';
 import { ShardReader } from '../data/augment';
-import { openPrepared } from '../data/format';
+import { openPrepared, sourceFiles } from '../data/format';
 import { DataLoader } from '../data/loader';
 import { chwToHwc, decodeFile, imageCrops, loadPredictor } from './predict';
 import { Tensor } from '../core/tensor';
@@ -21,6 +21,8 @@ export interface FeatureIndex {
   features: Float32Array;
   dim: number;
   labels: Int32Array;
+  /** each vector's source image (null where the prepared data does not record them) */
+  files: string[] | null;
 }
 
 /** Feature vectors of every image of a prepared split (centre crops), written to `out`. */
@@ -55,10 +57,12 @@ export async function extractFeatures(checkpoint: string, data: string, layer: s
     ['features', { shape: [n, dim], data: features }],
     ['labels', { shape: [n], data: Float32Array.from(labels) }],
   ]);
-  const meta = { format: 'alexnet-native-features-1', layer, data: path.resolve(data), split, classes: JSON.stringify(input.classes) };
+  const files = sourceFiles(loader.data.dir, loader.data.index, loader.data.index.splits[split]!);
+  const meta: Record<string, string> = { format: 'alexnet-native-features-1', layer, data: path.resolve(data), split, classes: JSON.stringify(input.classes) };
+  if (files) meta.files = JSON.stringify(files);
   writeFileAtomic(out, encodeSafetensors(tensors, meta));
   o.log?.(`${n} feature vectors of ${dim} values at ${layer} -> ${out}`);
-  return { layer, data: path.resolve(data), split, classes: input.classes, features, dim, labels };
+  return { layer, data: path.resolve(data), split, classes: input.classes, features, dim, labels, files };
 }
 
 export function readFeatures(file: string): FeatureIndex {
@@ -67,13 +71,14 @@ export function readFeatures(file: string): FeatureIndex {
   const f = st.tensors.get('features')!, l = st.tensors.get('labels')!;
   return {
     layer: st.metadata.layer, data: st.metadata.data, split: st.metadata.split as 'train' | 'val', classes: JSON.parse(st.metadata.classes),
-    features: f.data, dim: f.shape[1], labels: Int32Array.from(l.data),
+    features: f.data, dim: f.shape[1], labels: Int32Array.from(l.data), files: st.metadata.files ? JSON.parse(st.metadata.files) : null,
   };
 }
 
 export interface Neighbors {
   file: string;
-  neighbors: { index: number; class: string; distance: number }[];
+  /** `file`: the neighbour's source image, where the index records it */
+  neighbors: { index: number; class: string; distance: number; file?: string }[];
 }
 
 /** The k nearest indexed images to each query image, by Euclidean distance of their features. */
@@ -97,7 +102,10 @@ export async function nearest(checkpoint: string, index: FeatureIndex, files: st
         dist[i] = Math.sqrt(s);
       }
       const order = Array.from(dist.keys()).sort((a, b) => dist[a] - dist[b]).slice(0, k);
-      out.push({ file, neighbors: order.map((i) => ({ index: i, class: index.classes[index.labels[i]], distance: dist[i] })) });
+      out.push({
+        file,
+        neighbors: order.map((i) => ({ index: i, class: index.classes[index.labels[i]], distance: dist[i], ...(index.files ? { file: index.files[i] } : {}) })),
+      });
     }
   } finally {
     net.dispose();

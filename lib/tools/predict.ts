@@ -2,6 +2,7 @@
 // layer learned (Figure 3).
 import { DeviceLike } from '../core/device';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import sharp from 'sharp';
 import { centerOffset, cropInto, fiveCropOffsets } from '../data/augment';
 import { decodeImage } from '../data/prepare';
@@ -13,7 +14,37 @@ import { averageCrops } from '../train/metrics';
 
 export interface Prediction {
   file: string;
+  /** empty when the image could not be read */
   top: { class: string; index: number; probability: number }[];
+  /** why the image has no answer */
+  error?: string;
+}
+
+/** Extensions taken from a folder given as an image (sharp reads these). */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif'];
+
+/**
+ * Image files as given, with each folder replaced by the image files under it (by extension,
+ * sorted, sub-folders included, hidden files left out). A folder with no images is an error.
+ */
+export function imageFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((e) => {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) return walk(p);
+      return IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()) ? [p] : [];
+    });
+  for (const p of paths) {
+    if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
+      const found = walk(p);
+      if (!found.length) throw new Error(`${p}: a folder with no images (${IMAGE_EXTENSIONS.join(' ')})`);
+      out.push(...found);
+    } else out.push(p);
+  }
+  return out;
 }
 
 /** A checkpoint's network with what prediction needs of its training data. */
@@ -80,12 +111,22 @@ export function classify(net: Network, input: InputSpec, img: Uint8Array,
 /**
  * The `k` most probable classes of each image: decoded like the training data (shorter side
  * to the stored size, centre crop), then the centre crop or the paper's 10 crops, softmax
- * averaged. An unreadable image throws an Error naming the file.
+ * averaged. An unreadable image does not stop the others: its entry has an empty `top` and
+ * an `error` naming the file.
  */
 export async function predict(net: Network, input: InputSpec, files: string[],
   o: { tenCrop?: boolean; k?: number; device?: DeviceLike; synsets?: Map<string, string> } = {}): Promise<Prediction[]> {
   const out: Prediction[] = [];
-  for (const file of files) out.push({ file, top: classify(net, input, await decodeFile(file, input.size), o) });
+  for (const file of files) {
+    let img: Uint8Array;
+    try {
+      img = await decodeFile(file, input.size);
+    } catch (err) {
+      out.push({ file, top: [], error: (err as Error).message });
+      continue;
+    }
+    out.push({ file, top: classify(net, input, img, o) });
+  }
   return out;
 }
 

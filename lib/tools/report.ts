@@ -18,6 +18,36 @@ interface Series {
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
+/**
+ * Round ticks covering [lo, hi]: about `target` of them, 1, 2 or 5 times a power of ten apart;
+ * `lo` and `hi` widened to the outer ticks; `decimals` the places their labels need.
+ */
+export function niceTicks(lo: number, hi: number, target = 5): { ticks: number[]; lo: number; hi: number; decimals: number } {
+  const raw = (hi - lo) / Math.max(1, target - 1);
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw * (1 - 1e-9))!;
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const first = Math.floor(lo / step + 1e-9), last = Math.ceil(hi / step - 1e-9);
+  const ticks: number[] = [];
+  for (let k = first; k <= last; k++) ticks.push(+(k * step).toFixed(decimals));
+  return { ticks, lo: ticks[0], hi: ticks[ticks.length - 1], decimals };
+}
+
+/** Ticks at whole powers of ten for a log10 axis over [lo, hi] (log10 units), at most 6 labelled. */
+function logTicks(lo: number, hi: number): { ticks: number[]; lo: number; hi: number; decimals: number } {
+  const a = Math.floor(lo + 1e-9), b = Math.max(a + 1, Math.ceil(hi - 1e-9));
+  const every = Math.ceil((b - a + 1) / 6);
+  const ticks: number[] = [];
+  for (let k = a; k <= b; k += every) ticks.push(10 ** k);
+  return { ticks, lo: a, hi: b, decimals: 0 };
+}
+
+/** 0.001 -> "1e-3", 100 -> "100". */
+function powerOfTen(v: number): string {
+  const k = Math.round(Math.log10(v));
+  return k >= 0 && k <= 3 ? String(10 ** k) : `1e${k}`;
+}
+
 /** A line chart of series by epoch (1..n) as SVG; `log` plots log10 of positive values. */
 export function lineChart(title: string, series: Series[], o: { log?: boolean; percent?: boolean } = {}): string {
   const W = 460, H = 260, L = 56, R = 12, T = 28, B = 36;
@@ -28,10 +58,14 @@ export function lineChart(title: string, series: Series[], o: { log?: boolean; p
   if (!all.length) (lo = 0), (hi = 1);
   if (hi === lo) (lo -= 0.5), (hi += 0.5);
   if (!o.log && lo > 0 && lo < hi / 3) lo = 0;
+  // axis ends on round values: 1, 2 or 5 times a power of ten apart, or whole powers of ten on a log axis
+  const axis = o.log ? logTicks(lo, hi) : niceTicks(lo, hi);
+  lo = axis.lo;
+  hi = axis.hi;
   const x = (i: number) => L + (n <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
   const y = (v: number) => T + (H - T - B) * (1 - (tf(v) - lo) / (hi - lo));
-  const fmt = (v: number) => (o.percent ? `${(100 * v).toFixed(0)}%` : o.log ? v.toExponential(0) : +v.toPrecision(3) + '');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => (o.log ? 10 ** (lo + f * (hi - lo)) : lo + f * (hi - lo)));
+  const fmt = (v: number) => (o.percent ? `${(100 * v).toFixed(Math.max(0, axis.decimals - 2))}%` : o.log ? powerOfTen(v) : v.toFixed(axis.decimals));
+  const ticks = axis.ticks;
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,
     `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`,
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#888"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#888"/>`];

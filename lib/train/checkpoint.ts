@@ -4,9 +4,10 @@
 // the parameters in the single-device layout (whatever network wrote them), the optimizer's
 // velocities as "velocity/<name>", the mean image as "input/mean", and in the metadata the
 // model config, the run state (epoch, batch, step, schedule, seed) and the class names.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DeviceLike } from '../core/device';
-import { encodeSafetensors, NamedArray, readSafetensorsFile, writeFileAtomic } from '../io/safetensors';
+import { encodeSafetensors, NamedArray, readSafetensorsFile, readSafetensorsMetadata, writeFileAtomic } from '../io/safetensors';
 import { Model } from '../nn/model';
 import { Network } from '../nn/network';
 import { ModelConfig } from '../nn/spec';
@@ -32,6 +33,12 @@ export interface RunState {
   bestValTop1: number;
   /** running sums of the interrupted epoch, so that its metrics come out whole */
   partial: { loss: number; errors: number; images: number; seconds: number; dataSeconds: number };
+  /** the loss of the run's first step: what "not learning" is measured against (absent in older checkpoints) */
+  startLoss?: number;
+  /** images per step (absent in older checkpoints): --resume keeps it */
+  batchSize?: number;
+  /** the epochs the run was asked for (absent in older checkpoints): --resume keeps it */
+  epochs?: number;
 }
 
 /** What prediction needs of the training data: its classes, image side and mean image. */
@@ -66,6 +73,25 @@ export function saveCheckpoint(file: string, net: Model, sgd: Sgd | null, state:
     if (input.data) metadata.data = input.data;
   }
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+}
+
+/**
+ * The checkpoint file a path names: a file as it is, or a run folder's best checkpoint (its
+ * last where there is no best yet). `used` says which file a folder resolved to, else null.
+ */
+export function resolveCheckpoint(p: string): { file: string; used: string | null } {
+  if (!fs.existsSync(p) || !fs.statSync(p).isDirectory()) return { file: p, used: null };
+  const { best, last } = runFiles(p);
+  for (const file of [best, last]) if (fs.existsSync(file)) return { file, used: file };
+  throw new Error(`${p} is a folder without a checkpoint (no best.safetensors or last.safetensors): give a run folder written by train, or a checkpoint file`);
+}
+
+/** A checkpoint's config, run state and training data folder, from its header alone. */
+export function readCheckpointInfo(file: string): { config: ModelConfig; state: RunState; data?: string } {
+  const meta = readSafetensorsMetadata(file);
+  if (meta.format !== CHECKPOINT_FORMAT)
+    throw new Error(`${file}: not an alexnet-native checkpoint (metadata format ${JSON.stringify(meta.format)})`);
+  return { config: JSON.parse(meta.config), state: JSON.parse(meta.state), data: meta.data };
 }
 
 export function loadCheckpoint(file: string): Checkpoint {

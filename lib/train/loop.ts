@@ -14,6 +14,8 @@ import { Model } from '../nn/model';
 import { alexnet, ModelConfig, ModelOptions } from '../nn/spec';
 import { Checkpoint, InputSpec, loadCheckpoint, restore, RunState, runFiles, saveCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
+import { learningWarnings } from './watch';
+import { acquireRunLock } from './lock';
 import { FineTuneOptions, initFrom, layerLr } from './finetune';
 import { appendMetrics, EpochMetrics, tensorboardScalars, formatDuration, formatEpoch, topkErrors } from './metrics';
 import { Sgd } from './optim';
@@ -121,6 +123,8 @@ function freshState(opts: FitOptions): RunState {
     schedule: opts.schedule === 'plateau' ? plateauSchedule(opts.lr, opts.patience)
       : opts.schedule === 'step' ? stepSchedule(opts.lr, opts.stepEvery) : { kind: 'fixed', lr: opts.lr },
     partial: { loss: 0, errors: 0, images: 0, seconds: 0, dataSeconds: 0 },
+    batchSize: opts.batchSize,
+    epochs: opts.epochs,
   };
 }
 
@@ -131,21 +135,21 @@ function checkpointToResume(opts: FitOptions, last: string, config: ModelConfig)
   if (!opts.resume) return null;
   if (!fs.existsSync(last)) throw new Error(`--resume: no checkpoint to resume from at ${last}`);
   const ck = loadCheckpoint(last);
-  if (JSON.stringify(ck.config.options) !== JSON.stringify(config.options))
-    throw new Error(`--resume: the checkpoint's model (${JSON.stringify(ck.config.options)}) differs from the one asked for (${JSON.stringify(config.options)})`);
+  // the run goes on with the checkpoint's model; only options asked for explicitly must agree
+  const differ = modelDifferences(ck.config, opts.model, config.options.classes);
+  if (differ.length) throw new Error(`--resume: ${last} was trained with ${differ.join(', ')}; leave those flags out to continue it as it was`);
   return ck;
 }
 
-/** The network, optimizer and loaders of a fresh or resumed run. */
+/** The network, optimizer and loaders of a fresh or resumed run (the folder exists and is locked). */
 function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): Run {
   const files = runFiles(opts.out);
-  fs.mkdirSync(opts.out, { recursive: true });
   let config = alexnet({ ...opts.model, classes: prepared.classes.length });
   let state = freshState(opts);
   const ck = checkpointToResume(opts, files.last, config);
   if (ck) {
     config = ck.config;
-    state = ck.state;
+    state = { ...ck.state, batchSize: opts.batchSize, epochs: opts.epochs };
     opts.log(`resuming from ${files.last}: epoch ${state.epoch}${state.batchInEpoch ? `, batch ${state.batchInEpoch}` : ''}, step ${state.step}`);
   }
   const { crop, inputScale: scale } = config.options;
@@ -173,6 +177,7 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
   const batches = opts.maxBatches ? Math.min(opts.maxBatches, train.batchesPerEpoch) : train.batchesPerEpoch;
   const sums = { ...state.partial };
   const started = Date.now();
+  const epochsAfter = opts.epochs - epoch - 1;
   let waitStart = Date.now();
   let dataSeconds = 0, shown = 0, interrupted = false;
   for await (const batch of train.epoch(epoch)) {
@@ -185,6 +190,7 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
       throw new Error(`training diverged: the loss is ${loss.loss} at epoch ${epoch + 1}, batch ${batch.batch + 1} ` +
         `(lr ${lr}); the last good checkpoint is ${fs.existsSync(run.files.last) ? run.files.last : 'not written yet'}. Try a lower --lr.`);
     }
+    state.startLoss ??= loss.loss;
     state.step++;
     state.batchInEpoch = batch.batch + 1;
     opts.onStep?.(state.step);
@@ -196,8 +202,10 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
       const seconds = sums.seconds + (Date.now() - started) / 1000;
       const rate = sums.images / seconds;
       const eta = ((batches - state.batchInEpoch) * opts.batchSize) / rate;
+      const runEta = eta + (epochsAfter * batches * opts.batchSize) / rate;  // training only, not validation
       process.stderr.write(`\repoch ${epoch + 1}/${opts.epochs} ${state.batchInEpoch}/${batches} loss ${(sums.loss / sums.images).toFixed(4)} ` +
-        `${rate.toFixed(0)} img/s data ${(sums.dataSeconds + dataSeconds).toFixed(1)}s compute ${(seconds - sums.dataSeconds - dataSeconds).toFixed(1)}s ETA ${formatDuration(eta)}\x1b[K`);
+        `${rate.toFixed(0)} img/s data ${(sums.dataSeconds + dataSeconds).toFixed(1)}s compute ${(seconds - sums.dataSeconds - dataSeconds).toFixed(1)}s ` +
+        `ETA ${formatDuration(eta)}${epochsAfter > 0 ? ` (run ${formatDuration(runEta)})` : ''}\x1b[K`);
     }
     if (opts.signal?.aborted) {
       interrupted = true;
@@ -227,7 +235,8 @@ async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetri
   state.epoch += 1;
   state.batchInEpoch = 0;
   state.partial = { loss: 0, errors: 0, images: 0, seconds: 0, dataSeconds: 0 };
-  state.schedule = nextSchedule(state.schedule, state.epoch, v.top1);
+  for (const w of learningWarnings(state, m, run.net.outputShape[0])) opts.log(`warning: ${w}`);
+  state.schedule = nextSchedule(state.schedule, state.epoch, v.top1, state.step);
   if (state.schedule.lr !== lr) opts.log(`learning rate ${lr} -> ${state.schedule.lr}`);
   const best = v.top1 < state.bestValTop1;
   if (best) state.bestValTop1 = v.top1;
@@ -239,7 +248,22 @@ async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetri
 /** Trains for opts.epochs epochs (continuing a run with resume), validating after each. */
 export async function fit(opts: FitOptions): Promise<FitResult> {
   const devices = parseDevices(opts.device);
-  const run = openRun(opts, devices, openPrepared(opts.data));  // the prepared data is read once, shared by both loaders
+  const prepared = openPrepared(opts.data);  // read once, shared by both loaders
+  checkValidationSplit(prepared);  // before anything is created
+  if (prepared.index.splits.train.count < opts.batchSize)
+    throw new Error(`batch size ${opts.batchSize} is more than the ${prepared.index.splits.train.count} training images of ${prepared.dir}: no batch would be full; use a smaller --batch-size`);
+  const created = !fs.existsSync(opts.out);
+  fs.mkdirSync(opts.out, { recursive: true });
+  let run: Run;
+  const lock = acquireRunLock(opts.out, opts.log);
+  try {
+    run = openRun(opts, devices, prepared);
+  } catch (err) {
+    lock.release();
+    // a folder this call made and nothing was written to does not stay behind
+    if (created && fs.readdirSync(opts.out).length === 0) fs.rmdirSync(opts.out);
+    throw err;
+  }
   const { state, files } = run;
   const metrics: EpochMetrics[] = [];
   let interrupted = false;
@@ -272,6 +296,23 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     run.sgd.dispose();
     run.net.dispose();
     await Promise.all([run.train.close(), run.val.close()]);
+    lock.release();
   }
   return { state, metrics, interrupted, lastCheckpoint: files.last, bestCheckpoint: files.best, metricsFile: files.metrics };
+}
+
+/** Throws unless the prepared data has validation images: a run needs them after every epoch. */
+function checkValidationSplit(prepared: PreparedData): void {
+  if (!prepared.index.splits.val?.count)
+    throw new Error(`${prepared.dir} has no validation images, which training needs after every epoch: ` +
+      `prepare the data with a val/<class>/ folder, or with \`prepare --val-split 0.1\` to hold out a tenth of each class`);
+}
+
+/** "width 0.25 (asked: 0.5)" for each model option asked for that differs from the checkpoint's. */
+export function modelDifferences(config: ModelConfig, asked: Partial<ModelOptions>, classes?: number): string[] {
+  const have = config.options as unknown as Record<string, unknown>;
+  const want: Record<string, unknown> = { ...asked };
+  if (classes !== undefined) want.classes = classes;
+  return Object.keys(want).filter((k) => want[k] !== undefined && JSON.stringify(have[k]) !== JSON.stringify(want[k]))
+    .map((k) => `${k} ${JSON.stringify(have[k])} (asked: ${JSON.stringify(want[k])})`);
 }

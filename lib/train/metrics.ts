@@ -60,9 +60,5 @@ export function formatEpoch(m: EpochMetrics, epochs: number): string {
     `${m.images_per_second.toFixed(0)} img/s (data ${m.data_seconds.toFixed(1)}s, compute ${m.compute_seconds.toFixed(1)}s)`;
 }
 
-/** m:ss, or --:-- while unknown. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
+/** m:ss (h:mm:ss from an hour: a whole run's ETA can be days), or --:-- while unknown. */
+export { formatDuration } from '../data/progress';
