@@ -5,27 +5,18 @@
 #include <cmath>
 #include <string>
 #include "backend.h"
+#include "backends.h"
 #include "buffer.h"
 #include "philox.h"
 
 namespace alexnet {
-
-const Ops& backend_of(DeviceKind kind, int index, const char* op) {
-  if (kind == DeviceKind::Cpu) return cpu::ops();
-  const Ops* ops = kind == DeviceKind::Cudnn ? cudnn::ops() : cuda::ops();
-  if (!ops)
-    throw std::runtime_error(std::string(op) + ": this addon was built without " +
-                             (kind == DeviceKind::Cudnn ? "cuDNN" : "CUDA"));
-  cuda::set_device(index);
-  return *ops;
-}
 
 namespace {
 
 struct Call {
   const Napi::CallbackInfo& info;
   const char* op;
-  DeviceKind kind = DeviceKind::Cpu;
+  const Backend* be = nullptr;  // the first tensor's backend and device index
   int index = 0;
   bool have_device = false;
   std::string device = {};  // the first tensor's device, for messages
@@ -47,11 +38,11 @@ struct Call {
       fail(std::string("expected ") + std::to_string(count) + " elements for " + name + " but received " +
            std::to_string(b->count()));
     if (!have_device) {
-      kind = b->kind();
+      be = &b->backend();
       index = b->device_index();
       device = b->device_name();
       have_device = true;
-    } else if (kind != b->kind() || index != b->device_index()) {
+    } else if (be != &b->backend() || index != b->device_index()) {
       fail(std::string(name) + " is on " + b->device_name() + " but the op's other tensors are on " + device);
     }
     return b->data();
@@ -82,8 +73,11 @@ struct Call {
     return uint64_t(uint32_t(number(p, lo))) | (uint64_t(uint32_t(number(p, hi))) << 32);
   }
 
-  // The backend of the tensors' device, with that device selected.
-  const Ops& backend() const { return backend_of(kind, index, op); }
+  // The ops of the tensors' backend, with their device selected.
+  const Ops& backend() const {
+    be->select(index);
+    return be->ops;
+  }
 
   // Runs a backend call; a failure (a CUDA error, out of memory) becomes a JavaScript Error
   // that starts with the op's name.
@@ -425,16 +419,8 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
   if (src->freed() || dst->freed()) c.fail("a tensor was disposed");
   if (dst->count() != n)
     c.fail("expected " + std::to_string(n) + " elements for dst but received " + std::to_string(dst->count()));
-  const bool src_host = src->kind() == DeviceKind::Cpu, dst_host = dst->kind() == DeviceKind::Cpu;
   c.run([&] {
-    if (src_host && dst_host)
-      cpu::copy(n, src->data(), dst->data());
-    else if (src_host)
-      cuda::copy_from_host(dst->device_index(), src->data(), dst->data(), n);
-    else if (dst_host)
-      cuda::copy_to_host(src->device_index(), src->data(), dst->data(), n);
-    else
-      cuda::copy_between(src->device_index(), src->data(), dst->device_index(), dst->data(), n);
+    copy_between(src->backend(), src->device_index(), src->data(), dst->backend(), dst->device_index(), dst->data(), n);
   });
   return info.Env().Undefined();
 }
@@ -450,9 +436,9 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const float* b = c.tensor(1, "b", int64_t(k) * n);
   float* out = c.tensor(2, "c", int64_t(m) * n);
   const bool builtin = o.Get("builtin").ToBoolean();
-  if (builtin && c.kind != DeviceKind::Cpu) c.fail("builtin selects the CPU's built-in GEMM; it needs cpu tensors");
+  if (builtin && !c.be->builtin_gemm) c.fail("builtin selects the CPU's built-in GEMM; it needs cpu tensors");
   c.run([&] {
-    auto f = builtin ? cpu::gemm_builtin : c.backend().gemm;
+    auto f = builtin ? c.be->builtin_gemm : c.backend().gemm;
     f(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, out, n);
   });
   return info.Env().Undefined();
@@ -464,13 +450,14 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
     throw Napi::TypeError::New(info.Env(), "synchronize: expected (kind, index)");
   const std::string kind = info[0].As<Napi::String>();
-  if (kind == "cpu") return info.Env().Undefined();
-  if (kind != "cuda" && kind != "cudnn") throw Napi::TypeError::New(info.Env(), "synchronize: unknown device kind '" + kind + "'");
+  const Backend* backend = nullptr;
   try {
-    cuda::synchronize(info[1].As<Napi::Number>().Int32Value());
+    backend = find_backend(kind);
+    if (backend) backend->memory->synchronize(info[1].As<Napi::Number>().Int32Value());
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), std::string("synchronize: ") + e.what());
   }
+  if (!backend) throw Napi::TypeError::New(info.Env(), "synchronize: unknown device kind '" + kind + "'");
   return info.Env().Undefined();
 }
 

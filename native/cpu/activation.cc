@@ -2,7 +2,7 @@
 // y > 0 exactly where x > 0; for tanh, dy/dx = 1 - y^2. Outputs may alias inputs.
 //   x, y, dy, dx: count elements
 #include <cmath>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 
 namespace alexnet {
