@@ -134,8 +134,8 @@ ConvParams conv_params(Call& c, size_t i) {
   ConvParams p = read_params<ConvParams>(c, i);
   if (p.c % p.groups || p.k % p.groups) c.fail("channels not divisible by groups");
   if (p.h + 2 * p.pad_h < p.kh || p.w + 2 * p.pad_w < p.kw) c.fail("kernel larger than the padded input");
-  p.oh = window_output_size(p.h, p.kh, p.stride_h, p.pad_h);
-  p.ow = window_output_size(p.w, p.kw, p.stride_w, p.pad_w);
+  p.oh = output_size(p.h, p.kh, p.stride_h, p.pad_h);
+  p.ow = output_size(p.w, p.kw, p.stride_w, p.pad_w);
   return p;
 }
 
@@ -200,8 +200,8 @@ PoolParams pool_params(Call& c, size_t i) {
   PoolParams p = read_params<PoolParams>(c, i);
   if (p.pad_h >= p.kh || p.pad_w >= p.kw) c.fail("padding must be smaller than the window");
   if (p.h + 2 * p.pad_h < p.kh || p.w + 2 * p.pad_w < p.kw) c.fail("window larger than the padded input");
-  p.oh = window_output_size(p.h, p.kh, p.stride_h, p.pad_h);
-  p.ow = window_output_size(p.w, p.kw, p.stride_w, p.pad_w);
+  p.oh = output_size(p.h, p.kh, p.stride_h, p.pad_h);
+  p.ow = output_size(p.w, p.kw, p.stride_w, p.pad_w);
   return p;
 }
 
