@@ -7,10 +7,11 @@
 // `small` shapes are odd sizes that cross tile edges (fast, also on the host emulator);
 // `alexnet` are the paper's layer shapes at --batch (default 128).
 import * as fs from 'node:fs';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
-import { backendInfo } from '../lib/info';
-import { FlagError, FlagSpec, FlagValues, parseFlags } from '../lib/flags';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
+import { deviceStatus } from '../lib/core/device';
+import { backendInfo } from '../lib/core/info';
+import { FlagError, FlagSpec, FlagValues, parseFlags } from '../lib/cli/flags';
 
 interface Row { op: string; shape: string; maxAbs: number; maxRel: number; tolerance: number; pass: boolean }
 
@@ -160,9 +161,8 @@ function main(): void {
   const device = flags.device as string;
   only = flags.only ? String(flags.only).split(',').map((x) => x.trim()).filter(Boolean) : [];
   const info = backendInfo();
-  const why = !info.cuda.usable || !info.cuda.ops
-    ? `no usable CUDA backend here (${info.cuda.reason || 'no ops in this build'})`
-    : device.startsWith('cudnn') && !info.cudnn.usable ? `cuDNN not usable here (${info.cudnn.reason})` : '';
+  const status = deviceStatus(device);
+  const why = status.usable ? '' : status.reason;
   if (why) {
     console.log(`crosscheck: ${device} skipped: ${why}`);
     // asked for explicitly, a missing device is a failure; with --if-available it is not

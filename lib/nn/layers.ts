@@ -1,10 +1,12 @@
 // Layers: thin classes over the ops. Each keeps what its backward needs from its forward
 // (references only: the Network owns and frees activations), and sets its parameters'
 // gradients in backward. Shapes are per sample: (C, H, W) for maps, (F) for vectors.
-import * as ops from '../ops';
-import { Tensor } from '../tensor';
+import { outputSize } from '../core/geometry';
+import * as ops from '../core/ops';
+import { Tensor } from '../core/tensor';
+import { SampleShape } from './spec';
 
-export type SampleShape = readonly number[];
+export { SampleShape };
 
 export interface Param {
   /** e.g. 'conv1.weight' */
@@ -52,10 +54,6 @@ function setGrad(p: Param, g: Tensor | undefined): void {
   p.grad = g ?? null;
 }
 
-function outSize(size: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
-}
-
 /** A layer with a weight and a bias, whose backward sets both gradients. */
 abstract class WeightedLayer extends Layer {
   readonly weight: Param;
@@ -89,7 +87,7 @@ export class Conv2d extends WeightedLayer {
   ) {
     const [, h, w] = inputShape;
     const { out, kernel, stride, padding } = options;
-    super(name, inputShape, [out, outSize(h, kernel, stride, padding), outSize(w, kernel, stride, padding)], weight, bias);
+    super(name, inputShape, [out, outputSize(h, kernel, stride, padding), outputSize(w, kernel, stride, padding)], weight, bias);
   }
 
   forward(x: Tensor): Tensor {
@@ -140,7 +138,7 @@ export class MaxPool2d extends Layer {
 
   constructor(name: string, inputShape: SampleShape, readonly options: { kernel: number; stride: number }) {
     const [c, h, w] = inputShape;
-    super(name, inputShape, [c, outSize(h, options.kernel, options.stride, 0), outSize(w, options.kernel, options.stride, 0)]);
+    super(name, inputShape, [c, outputSize(h, options.kernel, options.stride, 0), outputSize(w, options.kernel, options.stride, 0)]);
   }
 
   forward(x: Tensor): Tensor {
