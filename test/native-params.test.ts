@@ -2,7 +2,7 @@
 // paramSchema() lists: every key listed is read (a call without it fails naming it), and a
 // call with every key listed gets past the parameters.
 import test from 'ava';
-import { native } from '../lib/native';
+import { native } from '../lib/core/native';
 
 type Op = (...args: unknown[]) => unknown;
 
