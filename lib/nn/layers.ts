@@ -4,7 +4,7 @@
 import { outputSize } from '../core/geometry';
 import * as ops from '../core/ops';
 import { Tensor } from '../core/tensor';
-import { SampleShape } from './spec';
+import { DropoutStyle, SampleShape } from './spec';
 
 export { SampleShape };
 
@@ -173,18 +173,35 @@ export class Activation extends Layer {
 export class Dropout extends Layer {
   private mask: Tensor | null = null;
 
-  /** index: this layer's place among the network's dropout layers (its Philox stream). */
-  constructor(name: string, inputShape: SampleShape, readonly p: number, readonly index: number, readonly streams: number) {
+  /**
+   * index: this layer's place among the network's dropout layers (its Philox stream). style
+   * 'paper': kept values unscaled in training, (1 - p) at test; 'inverted': kept values times
+   * 1 / (1 - p) in training, the identity at test.
+   */
+  constructor(name: string, inputShape: SampleShape, readonly p: number, readonly index: number, readonly streams: number,
+    readonly style: DropoutStyle = 'paper') {
     super(name, inputShape, inputShape);
   }
 
   forward(x: Tensor, ctx: Context): Tensor {
     this.mask?.dispose();
     this.mask = null;
-    if (!ctx.training) return ops.dropout(x, { p: this.p, training: false }).y;
+    const inverted = this.style === 'inverted';
+    // inverted at test: a copy (p 0 multiplies by 1), since the network frees each layer's input
+    if (!ctx.training) return ops.dropout(x, { p: inverted ? 0 : this.p, training: false }).y;
     const { y, mask } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset: ctx.step * this.streams + this.index });
-    this.mask = mask!;
-    return y;
+    if (!inverted) {
+      this.mask = mask!;
+      return y;
+    }
+    // the same 0/1 mask scaled by 1 / (1 - p); dropoutBackward is the elementwise product
+    // with a mask, so y = x * mask' and dx = dy * mask' both use it
+    const scale = Tensor.full(mask!.shape, 1 / (1 - this.p), x.device);
+    this.mask = ops.dropoutBackward(scale, mask!);
+    scale.dispose();
+    mask!.dispose();
+    y.dispose();
+    return ops.dropoutBackward(x, this.mask);
   }
 
   backward(dy: Tensor, inputGrad: boolean): Tensor | null {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Device, DeviceLike, parseDevices } from '../core/device';
 import { Tensor } from '../core/tensor';
 import { PreparedData, openPrepared } from '../data/format';
+import { EventWriter } from '../io/tfevents';
 import { Batch, DataLoader } from '../data/loader';
 import { buildNetwork } from '../nn/build';
 import { SoftmaxCrossEntropy } from '../nn/layers';
@@ -13,11 +14,12 @@ import { Model } from '../nn/model';
 import { alexnet, ModelConfig, ModelOptions } from '../nn/spec';
 import { Checkpoint, InputSpec, loadCheckpoint, restore, RunState, runFiles, saveCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
-import { appendMetrics, EpochMetrics, formatDuration, formatEpoch, topkErrors } from './metrics';
+import { FineTuneOptions, initFrom, layerLr } from './finetune';
+import { appendMetrics, EpochMetrics, tensorboardScalars, formatDuration, formatEpoch, topkErrors } from './metrics';
 import { Sgd } from './optim';
 import { nextSchedule, plateauSchedule, stepSchedule } from './schedule';
 
-export interface FitOptions {
+export interface FitOptions extends FineTuneOptions {
   /** a prepared folder (lib/data) */
   data: string;
   /** where checkpoints and metrics.jsonl go */
@@ -108,6 +110,8 @@ export interface Run {
   train: DataLoader;
   val: DataLoader;
   input: InputSpec;
+  /** TensorBoard's event file in the run folder */
+  events: EventWriter;
 }
 
 /** The state of a run that starts now. */
@@ -147,12 +151,15 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
   const { crop, inputScale: scale } = config.options;
   const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
   const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
-  const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data) };
+  const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data),
+    ...(prepared.index.classNames ? { names: prepared.index.classNames } : {}) };
   const net = buildNetwork(config, state.seed, devices);
-  const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
+  const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay, layerLr: layerLr(config, opts) });
   if (ck) restore(net, sgd, ck, files.last);
+  else if (opts.initFrom) initFrom(net, opts.initFrom, opts.log);
   if (!opts.resume && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
-  return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input };
+  const events = new EventWriter(opts.out, { fresh: !opts.resume });
+  return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input, events };
 }
 
 /**
@@ -215,6 +222,7 @@ async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetri
     seconds: sums.seconds, data_seconds: sums.dataSeconds, compute_seconds: sums.seconds - sums.dataSeconds,
   };
   appendMetrics(files.metrics, m);
+  run.events.scalars(state.step, tensorboardScalars(m));
   opts.log(formatEpoch(m, opts.epochs));
   state.epoch += 1;
   state.batchInEpoch = 0;
