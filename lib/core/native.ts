@@ -48,6 +48,16 @@ export interface NativeInfo {
   cudnn: { built: boolean; usable: boolean; reason: string; version?: string };
 }
 
+/**
+ * paramSchema()'s entry for an op that takes a parameter object: the struct of
+ * native/include/params.h it fills (or the binding's own, for gemm and the softmax backward)
+ * and the keys the binding reads from the object, with their types.
+ */
+export interface NativeParamSchema {
+  struct: string;
+  keys: Record<string, 'integer' | 'number' | 'uint32' | 'boolean'>;
+}
+
 type Buf = NativeBuffer;
 
 export interface NativeAddon {
@@ -80,6 +90,8 @@ export interface NativeAddon {
   add(a: Buf, b: Buf, out: Buf): void;
   gemm(a: Buf, b: Buf, c: Buf, p: GemmParams): void;
   synchronize(kind: 'cpu' | 'cuda' | 'cudnn', index: number): void;
+  /** per op name (e.g. 'conv2dForward'), the parameter keys the binding reads */
+  paramSchema(): Record<string, NativeParamSchema>;
   philox(blockLo: number, blockHi: number, offsetLo: number, offsetHi: number, seedLo: number, seedHi: number): Uint32Array;
 }
 

@@ -1,11 +1,10 @@
 // NativeBuffer: allocation, reads and writes between JavaScript and device memory, free.
-// Argument unpacking only; the memory itself comes from the backend (cpu::alloc).
+// Argument unpacking only; the memory itself is the Memory of the device kind's backend.
 #include "buffer.h"
-#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
-#include "backend.h"
+#include "backends.h"
 
 namespace alexnet {
 
@@ -36,67 +35,57 @@ NativeBuffer::NativeBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
     throw Napi::RangeError::New(env, "NativeBuffer: count must be a non-negative integer, got " + std::to_string(count));
   index_ = info[1].As<Napi::Number>().Int32Value();
   count_ = int64_t(count);
-  if (kind == "cpu") {
-    kind_ = DeviceKind::Cpu;
-    try {
-      data_ = cpu::alloc(size_t(count_));
-    } catch (const std::bad_alloc&) {
-      throw Napi::RangeError::New(env, "NativeBuffer: out of host memory allocating " +
-                                           std::to_string(count_ * 4) + " bytes");
-    }
-    if (info[3].ToBoolean()) std::memset(data_, 0, size_t(count_) * sizeof(float));
-  } else if (kind == "cuda" || kind == "cudnn") {
-    kind_ = kind == "cuda" ? DeviceKind::Cuda : DeviceKind::Cudnn;
-    const char* op = "NativeBuffer";
-    try {
-      if (index_ < 0) throw std::runtime_error("device index must be >= 0");
-      const Ops& ops = backend_of(kind_, index_, op);
-      data_ = cuda::alloc(index_, size_t(count_));
-      if (info[3].ToBoolean() && count_ > 0) ops.fill(count_, 0.0f, data_);
-    } catch (const Napi::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      if (data_) cuda::release(index_, data_);
-      data_ = nullptr;
-      throw Napi::Error::New(env, std::string("NativeBuffer: ") + e.what());
-    }
-  } else {
-    throw Napi::TypeError::New(env, "NativeBuffer: unknown device kind '" + kind + "'");
+  const Backend* backend = nullptr;
+  try {
+    backend = find_backend(kind);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("NativeBuffer: ") + e.what());
   }
+  if (!backend) throw Napi::TypeError::New(env, "NativeBuffer: unknown device kind '" + kind + "'");
+  const Memory& memory = *backend->memory;
+  try {
+    if (!memory.host && index_ < 0) throw std::runtime_error("device index must be >= 0");
+    backend->select(index_);
+    data_ = memory.allocate(index_, size_t(count_));
+    if (info[3].ToBoolean() && count_ > 0) backend->ops.fill(count_, 0.0f, data_);
+  } catch (const std::bad_alloc&) {
+    if (data_) memory.free(index_, data_);
+    data_ = nullptr;
+    throw Napi::RangeError::New(env, "NativeBuffer: out of host memory allocating " + std::to_string(count_ * 4) +
+                                         " bytes");
+  } catch (const std::exception& e) {
+    if (data_) memory.free(index_, data_);
+    data_ = nullptr;
+    throw Napi::Error::New(env, std::string("NativeBuffer: ") + e.what());
+  }
+  backend_ = backend;
   // host memory counts towards V8's GC pressure; device memory is the device cache's business
-  if (kind_ == DeviceKind::Cpu) Napi::MemoryManagement::AdjustExternalMemory(env, count_ * int64_t(sizeof(float)));
+  if (memory.host) Napi::MemoryManagement::AdjustExternalMemory(env, count_ * int64_t(sizeof(float)));
 }
 
 NativeBuffer::~NativeBuffer() { Release(); }
 
 void NativeBuffer::Release() {
   if (!data_) return;
-  if (kind_ == DeviceKind::Cpu) {
-    cpu::release(data_);
-    if (env_) Napi::MemoryManagement::AdjustExternalMemory(env_, -count_ * int64_t(sizeof(float)));
-  } else {
-    cuda::release(index_, data_);  // back to the device's cache; never throws
-  }
+  const Memory& memory = *backend_->memory;
+  memory.free(index_, data_);  // to the memory's cache (or the system); never throws
+  if (memory.host && env_) Napi::MemoryManagement::AdjustExternalMemory(env_, -count_ * int64_t(sizeof(float)));
   data_ = nullptr;
 }
 
 std::string NativeBuffer::device_name() const {
-  if (kind_ == DeviceKind::Cpu) return "cpu";
-  return (kind_ == DeviceKind::Cuda ? "cuda:" : "cudnn:") + std::to_string(index_);
+  if (backend_->memory->host) return backend_->name;
+  return std::string(backend_->name) + ":" + std::to_string(index_);
 }
 
 // read(): Float32Array — a copy of the whole buffer.
 Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
   if (freed()) throw Napi::Error::New(info.Env(), "NativeBuffer.read: the buffer was freed");
   Napi::Float32Array out = Napi::Float32Array::New(info.Env(), size_t(count_));
-  if (kind_ == DeviceKind::Cpu) {
-    std::memcpy(out.Data(), data_, size_t(count_) * sizeof(float));
-  } else {
-    try {
-      cuda::copy_to_host(index_, data_, out.Data(), count_);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), std::string("NativeBuffer.read: ") + e.what());
-    }
+  try {
+    backend_->memory->read(index_, data_, out.Data(), count_);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("NativeBuffer.read: ") + e.what());
   }
   return out;
 }
@@ -111,14 +100,10 @@ void NativeBuffer::Write(const Napi::CallbackInfo& info) {
   if (int64_t(values.ElementLength()) != count_)
     throw Napi::RangeError::New(info.Env(), "NativeBuffer.write: expected " + std::to_string(count_) +
                                                 " values, received " + std::to_string(values.ElementLength()));
-  if (kind_ == DeviceKind::Cpu) {
-    std::memcpy(data_, values.Data(), size_t(count_) * sizeof(float));
-  } else {
-    try {
-      cuda::copy_from_host(index_, values.Data(), data_, count_);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), std::string("NativeBuffer.write: ") + e.what());
-    }
+  try {
+    backend_->memory->write(index_, values.Data(), data_, count_);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("NativeBuffer.write: ") + e.what());
   }
 }
 

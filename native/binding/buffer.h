@@ -3,11 +3,10 @@
 #pragma once
 #include <napi.h>
 #include <cstdint>
+#include <string>
+#include "backend.h"
 
 namespace alexnet {
-
-// Cudnn memory is CUDA memory; the kind only picks the cuDNN backend for the tensor's ops.
-enum class DeviceKind { Cpu, Cuda, Cudnn };
 
 class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
  public:
@@ -19,7 +18,8 @@ class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
 
   float* data() const { return data_; }
   int64_t count() const { return count_; }
-  DeviceKind kind() const { return kind_; }
+  // The backend of the tensor's device kind: its memory holds data(), its ops run on it.
+  const Backend& backend() const { return *backend_; }
   int device_index() const { return index_; }
   bool freed() const { return data_ == nullptr; }
   std::string device_name() const;
@@ -34,7 +34,7 @@ class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
 
   float* data_ = nullptr;
   int64_t count_ = 0;
-  DeviceKind kind_ = DeviceKind::Cpu;
+  const Backend* backend_ = nullptr;
   int index_ = 0;
   napi_env env_ = nullptr;
 };
@@ -43,9 +43,5 @@ class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
 struct AddonData {
   Napi::FunctionReference buffer_constructor;
 };
-
-// The op table for a device (selecting that CUDA device first); throws where not built.
-struct Ops;
-const Ops& backend_of(DeviceKind kind, int index, const char* op);
 
 }  // namespace alexnet

@@ -5,27 +5,19 @@
 #include <cmath>
 #include <string>
 #include "backend.h"
+#include "backends.h"
 #include "buffer.h"
+#include "param_keys.h"
 #include "philox.h"
 
 namespace alexnet {
-
-const Ops& backend_of(DeviceKind kind, int index, const char* op) {
-  if (kind == DeviceKind::Cpu) return cpu::ops();
-  const Ops* ops = kind == DeviceKind::Cudnn ? cudnn::ops() : cuda::ops();
-  if (!ops)
-    throw std::runtime_error(std::string(op) + ": this addon was built without " +
-                             (kind == DeviceKind::Cudnn ? "cuDNN" : "CUDA"));
-  cuda::set_device(index);
-  return *ops;
-}
 
 namespace {
 
 struct Call {
   const Napi::CallbackInfo& info;
   const char* op;
-  DeviceKind kind = DeviceKind::Cpu;
+  const Backend* be = nullptr;  // the first tensor's backend and device index
   int index = 0;
   bool have_device = false;
   std::string device = {};  // the first tensor's device, for messages
@@ -47,11 +39,11 @@ struct Call {
       fail(std::string("expected ") + std::to_string(count) + " elements for " + name + " but received " +
            std::to_string(b->count()));
     if (!have_device) {
-      kind = b->kind();
+      be = &b->backend();
       index = b->device_index();
       device = b->device_name();
       have_device = true;
-    } else if (kind != b->kind() || index != b->device_index()) {
+    } else if (be != &b->backend() || index != b->device_index()) {
       fail(std::string(name) + " is on " + b->device_name() + " but the op's other tensors are on " + device);
     }
     return b->data();
@@ -82,8 +74,11 @@ struct Call {
     return uint64_t(uint32_t(number(p, lo))) | (uint64_t(uint32_t(number(p, hi))) << 32);
   }
 
-  // The backend of the tensors' device, with that device selected.
-  const Ops& backend() const { return backend_of(kind, index, op); }
+  // The ops of the tensors' backend, with their device selected.
+  const Ops& backend() const {
+    be->select(index);
+    return be->ops;
+  }
 
   // Runs a backend call; a failure (a CUDA error, out of memory) becomes a JavaScript Error
   // that starts with the op's name.
@@ -101,23 +96,52 @@ struct Call {
   }
 };
 
-ConvParams conv_params(Call& c, const Napi::Object& o) {
-  ConvParams p;
-  p.n = c.integer(o, "n"); p.c = c.integer(o, "c"); p.h = c.integer(o, "h"); p.w = c.integer(o, "w");
-  p.k = c.integer(o, "k"); p.kh = c.integer(o, "kh"); p.kw = c.integer(o, "kw");
-  p.stride_h = c.integer(o, "strideH"); p.stride_w = c.integer(o, "strideW");
-  p.pad_h = c.integer(o, "padH", 0); p.pad_w = c.integer(o, "padW", 0);
-  p.groups = c.integer(o, "groups");
+// Argument i, a parameter object, read into P through its table.
+template <class P>
+P read_params(const Call& c, size_t i) {
+  const Napi::Object o = c.params(i);
+  P p{};
+  for (const Key<P>& k : Keys<P>::keys) {
+    switch (k.type) {
+      case Key<P>::Integer: p.*k.integer = c.integer(o, k.name, k.min); break;
+      case Key<P>::Number: p.*k.number = float(c.number(o, k.name)); break;
+      case Key<P>::Uint64: p.*k.u64 = c.u64(o, k.name, k.hi_name); break;
+      case Key<P>::Boolean: p.*k.flag = o.Get(k.name).ToBoolean(); break;
+    }
+  }
+  return p;
+}
+
+// paramSchema()'s entry for P: { struct, keys: { key: 'integer' | 'number' | 'uint32' | 'boolean' } }.
+template <class P>
+Napi::Value schema(Napi::Env env) {
+  Napi::Object keys = Napi::Object::New(env);
+  for (const Key<P>& k : Keys<P>::keys) {
+    switch (k.type) {
+      case Key<P>::Integer: keys.Set(k.name, "integer"); break;
+      case Key<P>::Number: keys.Set(k.name, "number"); break;
+      case Key<P>::Uint64: keys.Set(k.name, "uint32"); keys.Set(k.hi_name, "uint32"); break;
+      case Key<P>::Boolean: keys.Set(k.name, "boolean"); break;
+    }
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("struct", Keys<P>::name);
+  out.Set("keys", keys);
+  return out;
+}
+
+ConvParams conv_params(Call& c, size_t i) {
+  ConvParams p = read_params<ConvParams>(c, i);
   if (p.c % p.groups || p.k % p.groups) c.fail("channels not divisible by groups");
   if (p.h + 2 * p.pad_h < p.kh || p.w + 2 * p.pad_w < p.kw) c.fail("kernel larger than the padded input");
-  p.oh = (p.h + 2 * p.pad_h - p.kh) / p.stride_h + 1;
-  p.ow = (p.w + 2 * p.pad_w - p.kw) / p.stride_w + 1;
+  p.oh = output_size(p.h, p.kh, p.stride_h, p.pad_h);
+  p.ow = output_size(p.w, p.kw, p.stride_w, p.pad_w);
   return p;
 }
 
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   Call c{info, "conv2d"};
-  ConvParams p = conv_params(c, c.params(4));
+  ConvParams p = conv_params(c, 4);
   const float* x = c.tensor(0, "x", conv_x_size(p));
   const float* w = c.tensor(1, "weight", conv_w_size(p));
   const float* b = c.tensor(2, "bias", p.k, true);
@@ -128,7 +152,7 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
 
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
   Call c{info, "conv2dBackwardData"};
-  ConvParams p = conv_params(c, c.params(3));
+  ConvParams p = conv_params(c, 3);
   const float* dy = c.tensor(0, "dy", conv_y_size(p));
   const float* w = c.tensor(1, "weight", conv_w_size(p));
   float* dx = c.tensor(2, "dx", conv_x_size(p));
@@ -138,7 +162,7 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
 
 Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info) {
   Call c{info, "conv2dBackwardFilter"};
-  ConvParams p = conv_params(c, c.params(4));
+  ConvParams p = conv_params(c, 4);
   const float* x = c.tensor(0, "x", conv_x_size(p));
   const float* dy = c.tensor(1, "dy", conv_y_size(p));
   float* dw = c.tensor(2, "dweight", conv_w_size(p));
@@ -147,19 +171,15 @@ Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-LrnParams lrn_params(Call& c, const Napi::Object& o) {
-  LrnParams p;
-  p.n = c.integer(o, "n"); p.c = c.integer(o, "c"); p.h = c.integer(o, "h"); p.w = c.integer(o, "w");
-  p.size = c.integer(o, "size");
-  p.alpha = float(c.number(o, "alpha")); p.beta = float(c.number(o, "beta")); p.k = float(c.number(o, "k"));
-  p.groups = c.integer(o, "groups");
+LrnParams lrn_params(Call& c, size_t i) {
+  LrnParams p = read_params<LrnParams>(c, i);
   if (p.c % p.groups) c.fail("channels not divisible by groups");
   return p;
 }
 
 Napi::Value LrnForward(const Napi::CallbackInfo& info) {
   Call c{info, "lrn"};
-  LrnParams p = lrn_params(c, c.params(2));
+  LrnParams p = lrn_params(c, 2);
   const float* x = c.tensor(0, "x", lrn_size(p));
   float* y = c.tensor(1, "y", lrn_size(p));
   c.run([&] { c.backend().lrn_forward(p, x, y); });
@@ -168,7 +188,7 @@ Napi::Value LrnForward(const Napi::CallbackInfo& info) {
 
 Napi::Value LrnBackward(const Napi::CallbackInfo& info) {
   Call c{info, "lrnBackward"};
-  LrnParams p = lrn_params(c, c.params(3));
+  LrnParams p = lrn_params(c, 3);
   const float* x = c.tensor(0, "x", lrn_size(p));
   const float* dy = c.tensor(1, "dy", lrn_size(p));
   float* dx = c.tensor(2, "dx", lrn_size(p));
@@ -176,22 +196,18 @@ Napi::Value LrnBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-PoolParams pool_params(Call& c, const Napi::Object& o) {
-  PoolParams p;
-  p.n = c.integer(o, "n"); p.c = c.integer(o, "c"); p.h = c.integer(o, "h"); p.w = c.integer(o, "w");
-  p.kh = c.integer(o, "kh"); p.kw = c.integer(o, "kw");
-  p.stride_h = c.integer(o, "strideH"); p.stride_w = c.integer(o, "strideW");
-  p.pad_h = c.integer(o, "padH", 0); p.pad_w = c.integer(o, "padW", 0);
+PoolParams pool_params(Call& c, size_t i) {
+  PoolParams p = read_params<PoolParams>(c, i);
   if (p.pad_h >= p.kh || p.pad_w >= p.kw) c.fail("padding must be smaller than the window");
   if (p.h + 2 * p.pad_h < p.kh || p.w + 2 * p.pad_w < p.kw) c.fail("window larger than the padded input");
-  p.oh = (p.h + 2 * p.pad_h - p.kh) / p.stride_h + 1;
-  p.ow = (p.w + 2 * p.pad_w - p.kw) / p.stride_w + 1;
+  p.oh = output_size(p.h, p.kh, p.stride_h, p.pad_h);
+  p.ow = output_size(p.w, p.kw, p.stride_w, p.pad_w);
   return p;
 }
 
 Napi::Value MaxpoolForward(const Napi::CallbackInfo& info) {
   Call c{info, "maxpool"};
-  PoolParams p = pool_params(c, c.params(2));
+  PoolParams p = pool_params(c, 2);
   const float* x = c.tensor(0, "x", pool_x_size(p));
   float* y = c.tensor(1, "y", pool_y_size(p));
   c.run([&] { c.backend().maxpool_forward(p, x, y); });
@@ -200,7 +216,7 @@ Napi::Value MaxpoolForward(const Napi::CallbackInfo& info) {
 
 Napi::Value MaxpoolBackward(const Napi::CallbackInfo& info) {
   Call c{info, "maxpoolBackward"};
-  PoolParams p = pool_params(c, c.params(4));
+  PoolParams p = pool_params(c, 4);
   const float* x = c.tensor(0, "x", pool_x_size(p));
   const float* y = c.tensor(1, "y", pool_y_size(p));
   const float* dy = c.tensor(2, "dy", pool_y_size(p));
@@ -209,15 +225,11 @@ Napi::Value MaxpoolBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-LinearParams linear_params(Call& c, const Napi::Object& o) {
-  LinearParams p;
-  p.n = c.integer(o, "n"); p.in = c.integer(o, "in"); p.out = c.integer(o, "out");
-  return p;
-}
+LinearParams linear_params(Call& c, size_t i) { return read_params<LinearParams>(c, i); }
 
 Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   Call c{info, "linear"};
-  LinearParams p = linear_params(c, c.params(4));
+  LinearParams p = linear_params(c, 4);
   const float* x = c.tensor(0, "x", int64_t(p.n) * p.in);
   const float* w = c.tensor(1, "weight", int64_t(p.out) * p.in);
   const float* b = c.tensor(2, "bias", p.out, true);
@@ -228,7 +240,7 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
 
 Napi::Value LinearBackwardData(const Napi::CallbackInfo& info) {
   Call c{info, "linearBackwardData"};
-  LinearParams p = linear_params(c, c.params(3));
+  LinearParams p = linear_params(c, 3);
   const float* dy = c.tensor(0, "dy", int64_t(p.n) * p.out);
   const float* w = c.tensor(1, "weight", int64_t(p.out) * p.in);
   float* dx = c.tensor(2, "dx", int64_t(p.n) * p.in);
@@ -238,7 +250,7 @@ Napi::Value LinearBackwardData(const Napi::CallbackInfo& info) {
 
 Napi::Value LinearBackwardParams(const Napi::CallbackInfo& info) {
   Call c{info, "linearBackwardParams"};
-  LinearParams p = linear_params(c, c.params(4));
+  LinearParams p = linear_params(c, 4);
   const float* x = c.tensor(0, "x", int64_t(p.n) * p.in);
   const float* dy = c.tensor(1, "dy", int64_t(p.n) * p.out);
   float* dw = c.tensor(2, "dweight", int64_t(p.out) * p.in);
@@ -279,20 +291,17 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) { return UnaryBackward<
 Napi::Value TanhForward(const Napi::CallbackInfo& info) { return Unary<&Ops::tanh_forward>(info, "tanh"); }
 Napi::Value TanhBackward(const Napi::CallbackInfo& info) { return UnaryBackward<&Ops::tanh_backward>(info, "tanhBackward"); }
 
-DropoutParams dropout_params(Call& c, const Napi::Object& o, int64_t count) {
-  DropoutParams p;
+DropoutParams dropout_params(Call& c, size_t i, int64_t count) {
+  DropoutParams p = read_params<DropoutParams>(c, i);
   p.count = count;
-  p.p = float(c.number(o, "p"));
   if (!(p.p >= 0.0f && p.p < 1.0f)) c.fail("parameter p must be in [0, 1)");
-  p.seed = c.u64(o, "seedLo", "seedHi");
-  p.offset = c.u64(o, "offsetLo", "offsetHi");
   return p;
 }
 
 Napi::Value DropoutForwardTrain(const Napi::CallbackInfo& info) {
   Call c{info, "dropout"};
   const int64_t n = count_of(c, 0);
-  DropoutParams p = dropout_params(c, c.params(3), n);
+  DropoutParams p = dropout_params(c, 3, n);
   const float* x = c.tensor(0, "x", n);
   float* y = c.tensor(1, "y", n);
   float* mask = c.tensor(2, "mask", n);
@@ -303,7 +312,7 @@ Napi::Value DropoutForwardTrain(const Napi::CallbackInfo& info) {
 Napi::Value DropoutForwardEval(const Napi::CallbackInfo& info) {
   Call c{info, "dropout"};
   const int64_t n = count_of(c, 0);
-  DropoutParams p = dropout_params(c, c.params(2), n);
+  DropoutParams p = dropout_params(c, 2, n);
   const float* x = c.tensor(0, "x", n);
   float* y = c.tensor(1, "y", n);
   c.run([&] { c.backend().dropout_forward_eval(p, x, y); });
@@ -335,16 +344,11 @@ const int32_t* labels_arg(Call& c, size_t i, const SoftmaxXentParams& p) {
   return labels.Data();
 }
 
-SoftmaxXentParams xent_params(Call& c, const Napi::Object& o) {
-  SoftmaxXentParams p;
-  p.n = c.integer(o, "n");
-  p.classes = c.integer(o, "classes");
-  return p;
-}
+SoftmaxXentParams xent_params(Call& c, size_t i) { return read_params<SoftmaxXentParams>(c, i); }
 
 Napi::Value SoftmaxXentForward(const Napi::CallbackInfo& info) {
   Call c{info, "softmaxCrossEntropy"};
-  SoftmaxXentParams p = xent_params(c, c.params(3));
+  SoftmaxXentParams p = xent_params(c, 3);
   const float* logits = c.tensor(0, "logits", int64_t(p.n) * p.classes);
   const int32_t* labels = labels_arg(c, 1, p);
   float* probs = c.tensor(2, "probs", int64_t(p.n) * p.classes);
@@ -354,9 +358,9 @@ Napi::Value SoftmaxXentForward(const Napi::CallbackInfo& info) {
 
 Napi::Value SoftmaxXentBackward(const Napi::CallbackInfo& info) {
   Call c{info, "softmaxCrossEntropyBackward"};
-  Napi::Object o = c.params(3);
-  SoftmaxXentParams p = xent_params(c, o);
-  const float scale = float(c.number(o, "scale"));
+  const SoftmaxXentBackwardParams b = read_params<SoftmaxXentBackwardParams>(c, 3);
+  const SoftmaxXentParams p{b.n, b.classes};
+  const float scale = b.scale;
   const float* probs = c.tensor(0, "probs", int64_t(p.n) * p.classes);
   const int32_t* labels = labels_arg(c, 1, p);
   float* dlogits = c.tensor(2, "dlogits", int64_t(p.n) * p.classes);
@@ -367,12 +371,8 @@ Napi::Value SoftmaxXentBackward(const Napi::CallbackInfo& info) {
 Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   Call c{info, "sgdUpdate"};
   const int64_t n = count_of(c, 0);
-  Napi::Object o = c.params(3);
-  SgdParams p;
+  SgdParams p = read_params<SgdParams>(c, 3);
   p.count = n;
-  p.lr = float(c.number(o, "lr"));
-  p.momentum = float(c.number(o, "momentum"));
-  p.weight_decay = float(c.number(o, "weightDecay"));
   float* w = c.tensor(0, "weight", n);
   const float* dw = c.tensor(1, "grad", n);
   float* v = c.tensor(2, "velocity", n);
@@ -383,13 +383,8 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
 Napi::Value FillNormal(const Napi::CallbackInfo& info) {
   Call c{info, "randn"};
   const int64_t n = count_of(c, 0);
-  Napi::Object o = c.params(1);
-  NormalParams p;
+  NormalParams p = read_params<NormalParams>(c, 1);
   p.count = n;
-  p.mean = float(c.number(o, "mean"));
-  p.std = float(c.number(o, "std"));
-  p.seed = c.u64(o, "seedLo", "seedHi");
-  p.offset = c.u64(o, "offsetLo", "offsetHi");
   float* out = c.tensor(0, "out", n);
   c.run([&] { c.backend().fill_normal(p, out); });
   return info.Env().Undefined();
@@ -425,16 +420,8 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
   if (src->freed() || dst->freed()) c.fail("a tensor was disposed");
   if (dst->count() != n)
     c.fail("expected " + std::to_string(n) + " elements for dst but received " + std::to_string(dst->count()));
-  const bool src_host = src->kind() == DeviceKind::Cpu, dst_host = dst->kind() == DeviceKind::Cpu;
   c.run([&] {
-    if (src_host && dst_host)
-      cpu::copy(n, src->data(), dst->data());
-    else if (src_host)
-      cuda::copy_from_host(dst->device_index(), src->data(), dst->data(), n);
-    else if (dst_host)
-      cuda::copy_to_host(src->device_index(), src->data(), dst->data(), n);
-    else
-      cuda::copy_between(src->device_index(), src->data(), dst->device_index(), dst->data(), n);
+    copy_between(src->backend(), src->device_index(), src->data(), dst->backend(), dst->device_index(), dst->data(), n);
   });
   return info.Env().Undefined();
 }
@@ -442,17 +429,16 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
 // gemm(a, b, c, {transA, transB, m, n, k, alpha, beta, builtin}): row-major, contiguous.
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Call c{info, "gemm"};
-  Napi::Object o = c.params(3);
-  const int m = c.integer(o, "m"), n = c.integer(o, "n"), k = c.integer(o, "k");
-  const bool ta = o.Get("transA").ToBoolean(), tb = o.Get("transB").ToBoolean();
-  const float alpha = float(c.number(o, "alpha")), beta = float(c.number(o, "beta"));
+  const GemmParams p = read_params<GemmParams>(c, 3);
+  const int m = p.m, n = p.n, k = p.k;
+  const bool ta = p.trans_a, tb = p.trans_b, builtin = p.builtin;
+  const float alpha = p.alpha, beta = p.beta;
   const float* a = c.tensor(0, "a", int64_t(m) * k);
   const float* b = c.tensor(1, "b", int64_t(k) * n);
   float* out = c.tensor(2, "c", int64_t(m) * n);
-  const bool builtin = o.Get("builtin").ToBoolean();
-  if (builtin && c.kind != DeviceKind::Cpu) c.fail("builtin selects the CPU's built-in GEMM; it needs cpu tensors");
+  if (builtin && !c.be->builtin_gemm) c.fail("builtin selects the CPU's built-in GEMM; it needs cpu tensors");
   c.run([&] {
-    auto f = builtin ? cpu::gemm_builtin : c.backend().gemm;
+    auto f = builtin ? c.be->builtin_gemm : c.backend().gemm;
     f(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, out, n);
   });
   return info.Env().Undefined();
@@ -464,13 +450,14 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
     throw Napi::TypeError::New(info.Env(), "synchronize: expected (kind, index)");
   const std::string kind = info[0].As<Napi::String>();
-  if (kind == "cpu") return info.Env().Undefined();
-  if (kind != "cuda" && kind != "cudnn") throw Napi::TypeError::New(info.Env(), "synchronize: unknown device kind '" + kind + "'");
+  const Backend* backend = nullptr;
   try {
-    cuda::synchronize(info[1].As<Napi::Number>().Int32Value());
+    backend = find_backend(kind);
+    if (backend) backend->memory->synchronize(info[1].As<Napi::Number>().Int32Value());
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), std::string("synchronize: ") + e.what());
   }
+  if (!backend) throw Napi::TypeError::New(info.Env(), "synchronize: unknown device kind '" + kind + "'");
   return info.Env().Undefined();
 }
 
@@ -488,36 +475,58 @@ Napi::Value Philox(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// The exported ops: name, function, and the parameter object's table where it takes one.
+struct Export {
+  const char* name;
+  Napi::Value (*function)(const Napi::CallbackInfo&);
+  Napi::Value (*schema)(Napi::Env);
+};
+
+const Export kExports[] = {
+    {"conv2dForward", Conv2dForward, schema<ConvParams>},
+    {"conv2dBackwardData", Conv2dBackwardData, schema<ConvParams>},
+    {"conv2dBackwardFilter", Conv2dBackwardFilter, schema<ConvParams>},
+    {"lrnForward", LrnForward, schema<LrnParams>},
+    {"lrnBackward", LrnBackward, schema<LrnParams>},
+    {"maxpoolForward", MaxpoolForward, schema<PoolParams>},
+    {"maxpoolBackward", MaxpoolBackward, schema<PoolParams>},
+    {"linearForward", LinearForward, schema<LinearParams>},
+    {"linearBackwardData", LinearBackwardData, schema<LinearParams>},
+    {"linearBackwardParams", LinearBackwardParams, schema<LinearParams>},
+    {"reluForward", ReluForward, nullptr},
+    {"reluBackward", ReluBackward, nullptr},
+    {"tanhForward", TanhForward, nullptr},
+    {"tanhBackward", TanhBackward, nullptr},
+    {"dropoutForwardTrain", DropoutForwardTrain, schema<DropoutParams>},
+    {"dropoutForwardEval", DropoutForwardEval, schema<DropoutParams>},
+    {"dropoutBackward", DropoutBackward, nullptr},
+    {"softmaxXentForward", SoftmaxXentForward, schema<SoftmaxXentParams>},
+    {"softmaxXentBackward", SoftmaxXentBackward, schema<SoftmaxXentBackwardParams>},
+    {"sgdUpdate", SgdUpdate, schema<SgdParams>},
+    {"fillNormal", FillNormal, schema<NormalParams>},
+    {"fill", Fill, nullptr},
+    {"copy", Copy, nullptr},
+    {"add", Add, nullptr},
+    {"gemm", Gemm, schema<GemmParams>},
+    {"philox", Philox, nullptr},
+    {"synchronize", Synchronize, nullptr},
+};
+
+// paramSchema(): for each op that takes a parameter object, the struct it fills and the keys
+// read from it with their types: { conv2dForward: { struct: 'ConvParams', keys: { n: 'integer',
+// ... } }, ... }. The tests compare it with lib/'s parameter types.
+Napi::Value ParamSchema(const Napi::CallbackInfo& info) {
+  Napi::Object out = Napi::Object::New(info.Env());
+  for (const Export& e : kExports)
+    if (e.schema) out.Set(e.name, e.schema(info.Env()));
+  return out;
+}
+
 }  // namespace
 
 void RegisterOps(Napi::Env env, Napi::Object exports) {
-  exports["conv2dForward"] = Napi::Function::New(env, Conv2dForward);
-  exports["conv2dBackwardData"] = Napi::Function::New(env, Conv2dBackwardData);
-  exports["conv2dBackwardFilter"] = Napi::Function::New(env, Conv2dBackwardFilter);
-  exports["lrnForward"] = Napi::Function::New(env, LrnForward);
-  exports["lrnBackward"] = Napi::Function::New(env, LrnBackward);
-  exports["maxpoolForward"] = Napi::Function::New(env, MaxpoolForward);
-  exports["maxpoolBackward"] = Napi::Function::New(env, MaxpoolBackward);
-  exports["linearForward"] = Napi::Function::New(env, LinearForward);
-  exports["linearBackwardData"] = Napi::Function::New(env, LinearBackwardData);
-  exports["linearBackwardParams"] = Napi::Function::New(env, LinearBackwardParams);
-  exports["reluForward"] = Napi::Function::New(env, ReluForward);
-  exports["reluBackward"] = Napi::Function::New(env, ReluBackward);
-  exports["tanhForward"] = Napi::Function::New(env, TanhForward);
-  exports["tanhBackward"] = Napi::Function::New(env, TanhBackward);
-  exports["dropoutForwardTrain"] = Napi::Function::New(env, DropoutForwardTrain);
-  exports["dropoutForwardEval"] = Napi::Function::New(env, DropoutForwardEval);
-  exports["dropoutBackward"] = Napi::Function::New(env, DropoutBackward);
-  exports["softmaxXentForward"] = Napi::Function::New(env, SoftmaxXentForward);
-  exports["softmaxXentBackward"] = Napi::Function::New(env, SoftmaxXentBackward);
-  exports["sgdUpdate"] = Napi::Function::New(env, SgdUpdate);
-  exports["fillNormal"] = Napi::Function::New(env, FillNormal);
-  exports["fill"] = Napi::Function::New(env, Fill);
-  exports["copy"] = Napi::Function::New(env, Copy);
-  exports["add"] = Napi::Function::New(env, Add);
-  exports["gemm"] = Napi::Function::New(env, Gemm);
-  exports["philox"] = Napi::Function::New(env, Philox);
-  exports["synchronize"] = Napi::Function::New(env, Synchronize);
+  for (const Export& e : kExports) exports.Set(e.name, Napi::Function::New(env, e.function, e.name));
+  exports.Set("paramSchema", Napi::Function::New(env, ParamSchema, "paramSchema"));
 }
 
 }  // namespace alexnet

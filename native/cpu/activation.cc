@@ -3,7 +3,7 @@
 //   x, y, dy, dx: count elements
 #include <algorithm>
 #include <cmath>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 #include "simd.h"
 

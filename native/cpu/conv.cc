@@ -12,7 +12,7 @@
 //   x: (N, C, H, W)   w: (K, C/G, KH, KW)   b: (K)   y: (N, K, OH, OW)
 #include <algorithm>
 #include <vector>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 
 namespace alexnet {

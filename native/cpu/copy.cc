@@ -1,7 +1,7 @@
 // Copies, fills and the elementwise sum within host memory (copies between devices go
 // through the binding, which picks the backend that owns each side).
 #include <cstring>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 
 namespace alexnet {

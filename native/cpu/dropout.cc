@@ -3,7 +3,7 @@
 // multiplied by (1 - p) (0.5 in the paper). Element i is dropped when its Philox uniform
 // number (seed, offset, i) is below p, so the CUDA backend draws the same mask.
 //   x, y, mask, dy, dx: count elements
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 #include "philox.h"
 

@@ -3,7 +3,7 @@
 // built-in blocked version otherwise (and always available, so that tests cover it).
 #include <algorithm>
 #include <vector>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 #if defined(ALEXNET_HAVE_CBLAS)
 #include <cblas.h>

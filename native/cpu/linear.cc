@@ -1,7 +1,7 @@
 // Fully connected layer through GEMM.
 //   x: (N, IN)   w: (OUT, IN)   b: (OUT)   y: (N, OUT)
 //   y = x w^T + b,   dx = dy w,   dw = dy^T x,   db = sum over N of dy
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 
 namespace alexnet {

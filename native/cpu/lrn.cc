@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 #include "simd.h"
 

@@ -4,7 +4,7 @@
 //   x, dx: (N, C, H, W)   y, dy: (N, C, OH, OW)
 #include <algorithm>
 #include <limits>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 
 namespace alexnet {

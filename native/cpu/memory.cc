@@ -11,7 +11,7 @@
 #include <new>
 #include <unordered_map>
 #include <vector>
-#include "backend.h"
+#include "cpu.h"
 
 namespace alexnet {
 namespace cpu {

@@ -3,7 +3,7 @@
 // (seed, offset) fills the same values whatever the device or the thread count.
 //   out: count elements
 #include <cmath>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 #include "philox.h"
 

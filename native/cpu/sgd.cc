@@ -2,7 +2,7 @@
 //   v <- momentum * v - weight_decay * lr * w - lr * dw
 //   w <- w + v
 //   w, dw, v: count elements
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 
 namespace alexnet {

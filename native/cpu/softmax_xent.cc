@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
-#include "backend.h"
+#include "cpu.h"
 #include "parallel.h"
 
 namespace alexnet {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #ifdef ALEXNET_CUDA_EMULATOR
 #include "emu/cuda_runtime_emu.h"
@@ -22,6 +23,47 @@ namespace cuda {
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The backend's table (backend.cu): the ops of this folder on the memory of memory.cu.
+// Ops run on the device chosen by set_device(), queued on that device's one stream; the host
+// waits only in copy_to_host and softmax_xent_forward. Every failure throws Error.
+const Backend* backend();
+const Memory& memory();
+
+// memory.cu. Selects the device (and its stream) for the ops and allocations that follow on
+// this thread.
+void set_device(int index);
+// Device memory through a caching allocator: freed blocks are kept by size and reused, so a
+// training step allocates nothing from the driver once it has run once.
+float* alloc(int device, size_t count);
+void release(int device, float* data) noexcept;
+size_t cached_bytes();
+void release_cached();
+// Copies: host<->device ordered on the device's stream (to_host waits for it), and
+// device<->device with cudaMemcpyPeerAsync where peer access is possible, else staged through
+// pinned host memory. Both devices may be the same.
+void copy_to_host(int device, const float* src, float* dst, int64_t count);
+void copy_from_host(int device, const float* src, float* dst, int64_t count);
+void copy_between(int src_device, const float* src, int dst_device, float* dst, int64_t count);
+void synchronize(int device);
+
+// device.cu: what the CUDA backend can see.
+struct DeviceInfo {
+  int index;
+  std::string name;
+  size_t total_memory, free_memory;
+  int major, minor, multiprocessors;
+  int clock_mhz = 0;              // peak SM clock
+  double fp32_peak_tflops = 0.0;  // FMA lanes x 2 x SMs x clock: the card's FP32 rate
+};
+struct Info {
+  bool usable;                // at least one device answers
+  std::string reason;         // why not usable
+  int runtime_version;        // e.g. 13000
+  int driver_version;         // 0 where there is no driver
+  std::vector<DeviceInfo> devices;
+};
+Info info();
 
 [[noreturn]] void fail(cudaError_t err, const char* what);
 

@@ -1,5 +1,5 @@
-// What the CUDA backend can see: runtime and driver versions and each device's name,
-// memory and compute capability. With the runtime linked statically this runs on machines
+// What the CUDA backend can see and reports (info()): runtime and driver versions and each
+// device's name, memory and compute capability. With the runtime linked statically this runs on machines
 // with no driver too, and reports why CUDA is unusable there instead of failing to load.
 #include <string>
 #include "common.cuh"
@@ -9,10 +9,6 @@ namespace cuda {
 
 Info info() {
   Info out;
-  out.built = true;
-#ifdef ALEXNET_CUDA_EMULATOR
-  out.emulated = true;
-#endif
   out.usable = false;
   out.runtime_version = 0;
   out.driver_version = 0;
@@ -56,6 +52,36 @@ Info info() {
   out.usable = !out.devices.empty();
   if (!out.usable) out.reason = "no CUDA device answered";
   return out;
+}
+
+void describe(Report& r) {
+  const Info ci = info();
+  r.flag("built", true);
+  r.flag("usable", ci.usable);
+  r.flag("ops", true);
+#ifdef ALEXNET_CUDA_EMULATOR
+  r.flag("emulated", true);
+#else
+  r.flag("emulated", false);
+#endif
+  r.number("cachedBytes", double(cached_bytes()));
+  r.text("reason", ci.reason);
+  r.number("runtimeVersion", ci.runtime_version);
+  r.number("driverVersion", ci.driver_version);
+  std::vector<Report> devices;
+  for (const DeviceInfo& d : ci.devices) {
+    Report o;
+    o.number("index", d.index);
+    o.text("name", d.name);
+    o.number("totalMemory", double(d.total_memory));
+    o.number("freeMemory", double(d.free_memory));
+    o.text("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+    o.number("multiprocessors", d.multiprocessors);
+    o.number("clockMHz", d.clock_mhz);
+    o.number("fp32PeakTflops", d.fp32_peak_tflops);
+    devices.push_back(std::move(o));
+  }
+  r.list("devices", std::move(devices));
 }
 
 }  // namespace cuda

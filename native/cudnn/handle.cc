@@ -1,5 +1,5 @@
 // cuDNN handles, one per CUDA device: created the first time an op runs on that device (after
-// the binding's cuda::set_device) and bound to that device's stream, the one every CUDA op
+// the table's select, cuda::set_device) and bound to that device's stream, the one every CUDA op
 // of the device is queued on, so cuDNN and CUDA ops run in call order without host waits.
 #include "handle.h"
 #include <mutex>

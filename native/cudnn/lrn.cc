@@ -2,6 +2,7 @@
 // window c - size/2 .. c + (size-1)/2 clipped to the channel's group of C/G channels. Settings
 // cuDNN cannot express exactly run on the CUDA backend's LRN, so the meaning never changes.
 #include "handle.h"
+#include "ops.cuh"  // the CUDA backend's LRN, for what cuDNN cannot express
 #include "ops.h"
 
 namespace alexnet {
@@ -36,7 +37,7 @@ struct LrnDescriptors {
 //   x, y: (N, C, H, W)
 void lrn_forward(const LrnParams& p, const float* x, float* y) {
   if (!cudnn_expresses(p)) {
-    cuda::ops()->lrn_forward(p, x, y);
+    cuda::lrn_forward(p, x, y);
     return;
   }
   const LrnDescriptors d(p);
@@ -47,7 +48,7 @@ void lrn_forward(const LrnParams& p, const float* x, float* y) {
 //   x, dy, dx: (N, C, H, W); dx overwritten
 void lrn_backward(const LrnParams& p, const float* x, const float* dy, float* dx) {
   if (!cudnn_expresses(p)) {
-    cuda::ops()->lrn_backward(p, x, dy, dx);
+    cuda::lrn_backward(p, x, dy, dx);
     return;
   }
   const LrnDescriptors d(p);

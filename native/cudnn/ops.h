@@ -1,6 +1,6 @@
-// The cuDNN backend's own ops (the functions of alexnet::cpu in backend.h, same meaning and
-// shapes), one file each; backend.cc lists them in the "cudnn" Ops table beside the CUDA
-// backend's ops for everything else. Pointers are memory of the current CUDA device.
+// The cuDNN backend's own ops (the functions of op_signatures.h, same meaning and shapes),
+// one file each; backend.cc puts them in the "cudnn" table over the CUDA backend's.
+// Pointers are memory of the current CUDA device.
 #pragma once
 #include "params.h"
 

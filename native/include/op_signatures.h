@@ -1,8 +1,8 @@
 // The op functions every backend defines, one set of signatures for all: included inside
-// each backend's namespace (alexnet::cpu in backend.h, alexnet::cuda in native/cuda/ops.cuh),
+// each backend's namespace (alexnet::cpu in native/cpu/cpu.h, alexnet::cuda in native/cuda/ops.cuh),
 // so a backend cannot drift from the interface. The file names are the CPU backend's; each
 // backend has one file per op under the same name. No include guard, on purpose.
-// ALEXNET_OPS_TABLE(name) (backend.h) lists these in the order of struct Ops.
+// ALEXNET_OPS_TABLE (backend.h) lists these in the order of struct Ops.
 
 // conv.cc
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y);

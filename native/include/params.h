@@ -12,7 +12,7 @@ struct ConvParams {
   int stride_h, stride_w;
   int pad_h, pad_w;            // zero padding on both sides
   int groups;                  // C and K are both divisible by groups
-  int oh, ow;                  // y:  (N, K, OH, OW), OH = (H + 2 pad_h - KH) / stride_h + 1
+  int oh, ow;                  // y:  (N, K, OH, OW), OH = output_size(H, KH, stride_h, pad_h)
 };
 
 struct LrnParams {
@@ -27,7 +27,7 @@ struct PoolParams {
   int kh, kw;                  // window
   int stride_h, stride_w;
   int pad_h, pad_w;            // padded cells never win the max
-  int oh, ow;                  // y: (N, C, OH, OW), OH = (H + 2 pad_h - KH) / stride_h + 1
+  int oh, ow;                  // y: (N, C, OH, OW), OH = output_size(H, KH, stride_h, pad_h)
 };
 
 struct LinearParams {
@@ -57,6 +57,12 @@ struct NormalParams {
   float mean, std;
   uint64_t seed, offset;
 };
+
+// The output length along one axis of a window (convolution kernel or pooling window) of
+// `window` cells sliding by `stride` over `in` cells zero-padded by `pad` on both sides;
+// the window must fit the padded input (in + 2 pad >= window). Its TypeScript twin is
+// outputSize in lib/core/geometry.ts.
+inline int output_size(int in, int window, int stride, int pad) { return (in + 2 * pad - window) / stride + 1; }
 
 inline int64_t conv_x_size(const ConvParams& p) { return int64_t(p.n) * p.c * p.h * p.w; }
 inline int64_t conv_w_size(const ConvParams& p) { return int64_t(p.k) * (p.c / p.groups) * p.kh * p.kw; }
