@@ -1,6 +1,8 @@
 // train and eval.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Communicator, launchedRanks } from '../core/comm';
+import { Device } from '../core/device';
 import { builtinData, preparedFolder } from '../data/cache';
 import { readIndex } from '../data/format';
 import { DataLoader } from '../data/loader';
@@ -41,6 +43,8 @@ const trainFlags: Record<string, FlagSpec> = {
   'max-batches': { type: 'int', min: 0, default: 0, help: 'batches per epoch at most (0: all), for quick runs' },
   size: { type: 'int', min: 1, default: 256, help: 'stored image side when --data must be prepared' },
   progress: { type: 'bool', help: 'draw the progress bar even when stderr is not a terminal' },
+  parallel: { type: 'choice', choices: ['data'], help: 'under mpirun or srun: data-parallel (the default there): every rank trains on its share of each --batch-size batch' },
+  'comm-timeout': { type: 'number', min: 0, default: 120, help: 'under mpirun: seconds a collective waits for the slowest rank before every rank stops, naming it (0: forever)' },
 };
 
 export const trainCommand: Command = {
@@ -49,15 +53,42 @@ export const trainCommand: Command = {
   help: flagHelp(trainFlags),
   async run(argv) {
     const { flags } = parseFlags('train', argv, trainFlags);
-    const log = (line: string) => console.log(line);
+    // under mpirun / srun: distributed, one process per rank; rank 0 alone prints and writes
+    const launch = launchedRanks();
+    if (flags.parallel && !launch) throw new Error('--parallel needs several processes: start them with mpirun -np N (or srun) ... train');
+    const comm = launch ? await Communicator.open(resolveTrainDevices(flags)[0].kind === 'cpu' ? 'mpi' : 'nccl', { timeoutMs: 1000 * (flags['comm-timeout'] as number) }) : undefined;
+    try {
+      return await train(flags, comm);
+    } catch (err) {
+      if (!comm) throw err;
+      // every rank stops: the others are (or will be) waiting on this one in a collective
+      console.error(`alexnet train: rank ${comm.rank} of ${comm.size}: ${(err as Error).message}`);
+      comm.abort(1);
+      await new Promise((r) => setTimeout(r, 30_000).unref());
+      return 1;
+    } finally {
+      await comm?.close();
+    }
+  },
+};
+
+async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Communicator | undefined): Promise<number> {
+  {
+    const quiet = comm !== undefined && comm.rank !== 0;
+    const log = quiet ? () => {} : (line: string) => console.log(line);
     const builtIn = flags.data === undefined;
     const recipe = builtIn ? BUILTIN : PAPER;
     const model = { ...recipe.model, ...modelOptions(flags) };
+    // distributed: rank 0 prepares the data (once) while the others wait, then they open it
+    if (comm && comm.rank !== 0) await comm.barrier();
     const data = builtIn ? await builtinData(log) : await preparedFolder(flags.data as string, flags.size as number, log);
+    if (comm && comm.rank === 0) await comm.barrier();
     const size = readIndex(data).size;
     model.crop ??= Math.min(227, size);
     if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-    const devices = resolveTrainDevices(flags);
+    let devices = resolveTrainDevices(flags);
+    // NCCL: one rank per GPU, the local rank's
+    if (comm?.engine === 'nccl') devices = [Device.parse(`${devices[0].kind}:${comm.localRank}`)];
     const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
     const controller = new AbortController();
     const onSigint = () => {
@@ -66,8 +97,11 @@ export const trainCommand: Command = {
       controller.abort();
     };
     process.on('SIGINT', onSigint);
+    // a launcher stops its ranks with SIGTERM: stop after this step too, so rank 0 saves
+    if (comm) process.on('SIGTERM', onSigint);
     try {
-      log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}`);
+      log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}` +
+        (comm ? `; data-parallel over ${comm.size} ranks (${comm.engine}), ${(flags['batch-size'] as number) ?? recipe.batchSize} images per step in all` : ''));
       const r = await fit({
         data, out, model, device: devices, log,
         batchSize: (flags['batch-size'] as number) ?? recipe.batchSize,
@@ -84,8 +118,9 @@ export const trainCommand: Command = {
         tenCrop: !!flags['ten-crop'],
         workers: (flags.workers as number) ?? Math.max(1, os.cpus().length - 1),
         maxBatches: flags['max-batches'] as number,
-        progress: flags.progress ? true : Boolean(process.stderr.isTTY),
+        progress: !quiet && (flags.progress ? true : Boolean(process.stderr.isTTY)),
         signal: controller.signal,
+        comm,
       });
       const last = r.metrics[r.metrics.length - 1];
       if (last) log(`validation top-1 accuracy ${(100 * (1 - last.val_top1_error)).toFixed(1)}%, top-5 accuracy ${(100 * (1 - last.val_top5_error)).toFixed(1)}% after epoch ${last.epoch}`);
@@ -93,9 +128,10 @@ export const trainCommand: Command = {
       return r.interrupted ? 130 : 0;
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
     }
-  },
-};
+  }
+}
 
 function formatModel(o: Partial<ModelOptions>): string {
   return `AlexNet (width ${o.width ?? 1}, crop ${o.crop}, ${o.activation}${o.lrn === false ? ', no LRN' : ''}${o.dropout === false ? ', no dropout' : ''}${o.overlappingPool === false ? ', 2x2 pooling' : ''})`;

@@ -52,7 +52,7 @@ export function commInfo(): CommInfo {
 /** Why distributed training over `engine` cannot run here, or null when it can. */
 export function commUnavailable(engine: 'mpi' | 'nccl' = 'mpi'): string | null {
   const i = commInfo()[engine];
-  if (!i.built) return `${engine === 'mpi' ? 'MPI' : 'NCCL'} ${i.reason.startsWith('not built') ? i.reason : `not built: ${i.reason}`}`;
+  if (!i.built) return `${engine === 'mpi' ? 'MPI' : 'NCCL'} not built: ${i.reason}`;
   if (engine === 'nccl' && !i.version) return `NCCL unusable: ${i.reason}`;
   return null;
 }

@@ -21,6 +21,12 @@ export interface Context {
   seed: number;
   /** global step: with the layer's index it picks a fresh Philox stream per step */
   step: number;
+  /**
+   * Data-parallel training: this batch is rows [start, start + N) of a global batch of `total`
+   * images. Dropout then draws the global batch's mask and keeps these rows, so that an image's
+   * mask depends on its place in the global batch, never on the number of ranks.
+   */
+  rows?: { start: number; total: number };
 }
 
 export abstract class Layer {
@@ -182,7 +188,18 @@ export class Dropout extends Layer {
     this.mask?.dispose();
     this.mask = null;
     if (!ctx.training) return ops.dropout(x, { p: this.p, training: false }).y;
-    const { y, mask } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset: ctx.step * this.streams + this.index });
+    const offset = ctx.step * this.streams + this.index;
+    const rows = ctx.rows;
+    if (rows && (rows.start !== 0 || rows.total !== x.shape[0])) {
+      // element i of the global (total, ...) batch draws Philox number i: draw them all, keep ours
+      const per = x.size / x.shape[0];
+      const ones = Tensor.full([rows.total, ...x.shape.slice(1)], 1, x.device);
+      const whole = ops.dropout(ones, { p: this.p, training: true, seed: ctx.seed, offset });
+      this.mask = Tensor.fromArray(whole.mask!.toFloat32Array().subarray(rows.start * per, (rows.start + x.shape[0]) * per), x.shape, x.device);
+      for (const t of [ones, whole.y, whole.mask!]) t.dispose();
+      return ops.dropoutBackward(x, this.mask);  // x * mask, as the training forward computes it
+    }
+    const { y, mask } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset });
     this.mask = mask!;
     return y;
   }

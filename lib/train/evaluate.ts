@@ -14,6 +14,7 @@ export async function evaluate(net: Model, loader: DataLoader, device: DeviceLik
   let top1 = 0, top5 = 0, count = 0;
   try {
     for await (const batch of loader.epoch(0)) {
+      if (batch.labels.length === 0) continue;  // a shard's empty share of a last, small batch
       const x = Tensor.fromArray(batch.images, batch.shape, device);
       const logits = net.forward(x, { training: false, seed: 0, step: 0 });
       const repeated = crops === 1 ? batch.labels : Int32Array.from({ length: batch.labels.length * crops }, (_, i) => batch.labels[Math.floor(i / crops)]);

@@ -3,6 +3,7 @@
 // Model (nn/model.ts), so nothing here knows whether it runs on one device or two.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Communicator } from '../core/comm';
 import { Device, DeviceLike, parseDevices } from '../core/device';
 import { Tensor } from '../core/tensor';
 import { PreparedData, openPrepared } from '../data/format';
@@ -10,8 +11,10 @@ import { Batch, DataLoader } from '../data/loader';
 import { buildNetwork } from '../nn/build';
 import { SoftmaxCrossEntropy } from '../nn/layers';
 import { Model } from '../nn/model';
+import { Network } from '../nn/network';
 import { alexnet, ModelConfig, ModelOptions } from '../nn/spec';
 import { Checkpoint, InputSpec, loadCheckpoint, restore, RunState, runFiles, saveCheckpoint } from './checkpoint';
+import { DataParallel, evaluateDistributed, trainStepDistributed } from './distributed';
 import { evaluate } from './evaluate';
 import { appendMetrics, EpochMetrics, formatDuration, formatEpoch, topkErrors } from './metrics';
 import { Sgd } from './optim';
@@ -51,6 +54,11 @@ export interface FitOptions {
   progress: boolean;
   /** stop after the current batch, save and return (Ctrl-C) */
   signal?: AbortSignal;
+  /**
+   * distributed training (mpirun): this rank's communicator. --batch-size stays the global
+   * batch, each rank trains on its share of it; rank 0 alone writes checkpoints and metrics.
+   */
+  comm?: Communicator;
   /** called after every optimizer step with the number of steps taken */
   onStep?: (step: number) => void;
   log: (line: string) => void;
@@ -110,6 +118,11 @@ export interface Run {
   input: InputSpec;
 }
 
+/** Whether this process writes the run folder (rank 0 of a distributed run). */
+function writes(opts: FitOptions): boolean {
+  return !opts.comm || opts.comm.rank === 0;
+}
+
 /** The state of a run that starts now. */
 function freshState(opts: FitOptions): RunState {
   return {
@@ -145,13 +158,18 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
     opts.log(`resuming from ${files.last}: epoch ${state.epoch}${state.batchInEpoch ? `, batch ${state.batchInEpoch}` : ''}, step ${state.step}`);
   }
   const { crop, inputScale: scale } = config.options;
-  const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
-  const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
+  const comm = opts.comm;
+  if (comm && opts.batchSize % comm.size)
+    throw new Error(`--batch-size ${opts.batchSize} does not split evenly over ${comm.size} ranks: use a multiple of ${comm.size}`);
+  if (comm && devices.length !== 1) throw new Error(`distributed training runs one device per rank, not ${devices.join(',')}`);
+  const shard = comm ? { rank: comm.rank, ranks: comm.size } : undefined;
+  const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers, shard });
+  const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers, shard });
   const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data) };
-  const net = buildNetwork(config, state.seed, devices);
+  const net = comm ? new DataParallel(buildNetwork(config, state.seed, devices) as Network, comm) : buildNetwork(config, state.seed, devices);
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
   if (ck) restore(net, sgd, ck, files.last);
-  if (!opts.resume && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
+  if (!opts.resume && writes(opts) && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
   return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input };
 }
 
@@ -172,7 +190,16 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
     if (batch.batch >= batches) break;
     if (batch.batch < state.batchInEpoch) continue;  // done before the interruption
     dataSeconds += (Date.now() - waitStart) / 1000;
-    const loss = trainStep(run.net, run.sgd, run.xent, batch, { seed: state.seed, step: state.step, lr });
+    let images = batch.labels.length, stopAll = false;
+    let loss: { loss: number; top1Errors: number };
+    if (opts.comm) {
+      // every rank decides to stop at the same step, on any rank's request
+      const r = await trainStepDistributed(run.net as DataParallel, run.sgd, run.xent, batch, { seed: state.seed, step: state.step, lr, stop: !!opts.signal?.aborted });
+      ({ images, stop: stopAll } = r);
+      loss = r;
+    } else {
+      loss = trainStep(run.net, run.sgd, run.xent, batch, { seed: state.seed, step: state.step, lr });
+    }
     train.release(batch);
     if (!Number.isFinite(loss.loss)) {
       throw new Error(`training diverged: the loss is ${loss.loss} at epoch ${epoch + 1}, batch ${batch.batch + 1} ` +
@@ -181,9 +208,9 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
     state.step++;
     state.batchInEpoch = batch.batch + 1;
     opts.onStep?.(state.step);
-    sums.loss += loss.loss * batch.labels.length;
+    sums.loss += loss.loss * images;
     sums.errors += loss.top1Errors;
-    sums.images += batch.labels.length;
+    sums.images += images;
     if (opts.progress && Date.now() - shown > 200) {
       shown = Date.now();
       const seconds = sums.seconds + (Date.now() - started) / 1000;
@@ -192,7 +219,7 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
       process.stderr.write(`\repoch ${epoch + 1}/${opts.epochs} ${state.batchInEpoch}/${batches} loss ${(sums.loss / sums.images).toFixed(4)} ` +
         `${rate.toFixed(0)} img/s data ${(sums.dataSeconds + dataSeconds).toFixed(1)}s compute ${(seconds - sums.dataSeconds - dataSeconds).toFixed(1)}s ETA ${formatDuration(eta)}\x1b[K`);
     }
-    if (opts.signal?.aborted) {
+    if (opts.comm ? stopAll : opts.signal?.aborted) {
       interrupted = true;
       break;
     }
@@ -208,13 +235,13 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
 async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetrics> {
   const { opts, state, files } = run;
   const lr = state.schedule.lr;
-  const v = await evaluate(run.net, run.val);
+  const v = opts.comm ? await evaluateDistributed(run.net, run.val, opts.comm) : await evaluate(run.net, run.val);
   const m: EpochMetrics = {
     epoch: state.epoch + 1, lr, train_loss: sums.loss / sums.images, train_top1_error: sums.errors / sums.images,
     val_top1_error: v.top1, val_top5_error: v.top5, images_per_second: sums.images / sums.seconds,
     seconds: sums.seconds, data_seconds: sums.dataSeconds, compute_seconds: sums.seconds - sums.dataSeconds,
   };
-  appendMetrics(files.metrics, m);
+  if (writes(opts)) appendMetrics(files.metrics, m);
   opts.log(formatEpoch(m, opts.epochs));
   state.epoch += 1;
   state.batchInEpoch = 0;
@@ -223,8 +250,10 @@ async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetri
   if (state.schedule.lr !== lr) opts.log(`learning rate ${lr} -> ${state.schedule.lr}`);
   const best = v.top1 < state.bestValTop1;
   if (best) state.bestValTop1 = v.top1;
-  saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
-  if (best) fs.copyFileSync(files.last, files.best);
+  if (writes(opts)) {
+    saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
+    if (best) fs.copyFileSync(files.last, files.best);
+  }
   return m;
 }
 
@@ -239,7 +268,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     opts.log(`${opts.out} has already trained ${state.epoch} of ${opts.epochs} epochs: nothing to do (raise --epochs to continue)`);
   try {
     while (state.epoch < opts.epochs) {
-      if (opts.signal?.aborted) {
+      // (distributed: the ranks agree on a stop at the next step instead)
+      if (opts.signal?.aborted && !opts.comm) {
         // stopped between epochs (e.g. during validation): the epoch's checkpoint is saved
         interrupted = true;
         opts.log(`interrupted after epoch ${state.epoch}: ${files.last} is up to date; continue with --resume`);
@@ -249,7 +279,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
       if (epoch.interrupted && state.batchInEpoch < epoch.batches) {
         interrupted = true;
         state.partial = epoch.sums;
-        saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
+        if (writes(opts)) saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
         opts.log(`interrupted: saved ${files.last} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}; continue with --resume`);
         break;
       }

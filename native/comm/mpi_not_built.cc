@@ -6,7 +6,7 @@ namespace comm {
 
 EngineInfo mpi_info() {
   EngineInfo i;
-  i.reason = "not built with MPI (no MPI found when the addon was built: install openmpi-bin and libopenmpi-dev and rebuild)";
+  i.reason = "no MPI was found when the addon was built (install openmpi-bin and libopenmpi-dev, then rebuild)";
   return i;
 }
 

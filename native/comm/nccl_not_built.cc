@@ -9,12 +9,12 @@ EngineInfo nccl_info() {
 #if defined(ALEXNET_NCCL_WHY_NOT)
   i.reason = ALEXNET_NCCL_WHY_NOT;
 #else
-  i.reason = "not built with NCCL";
+  i.reason = "NCCL was not found when the addon was built";
 #endif
   return i;
 }
 
-Communicator* open_nccl(Communicator*, double) { throw CommError("open: NCCL " + nccl_info().reason); }
+Communicator* open_nccl(Communicator*, double) { throw CommError("open: NCCL not built: " + nccl_info().reason); }
 
 }  // namespace comm
 }  // namespace alexnet
