@@ -43,7 +43,10 @@ const trainFlags: Record<string, FlagSpec> = {
   'max-batches': { type: 'int', min: 0, default: 0, help: 'batches per epoch at most (0: all), for quick runs' },
   size: { type: 'int', min: 1, default: 256, help: 'stored image side when --data must be prepared' },
   progress: { type: 'bool', help: 'draw the progress bar even when stderr is not a terminal' },
-  parallel: { type: 'choice', choices: ['data'], help: 'under mpirun or srun: data-parallel (the default there): every rank trains on its share of each --batch-size batch' },
+  parallel: {
+    type: 'choice', choices: ['data', 'hybrid'],
+    help: "under mpirun or srun: data (the default there: every rank trains on its share of each --batch-size batch) or hybrid (Krizhevsky's 'one weird trick': conv layers data-parallel, fc6-fc8 split over the ranks)",
+  },
   'comm-timeout': { type: 'number', min: 0, default: 120, help: 'under mpirun: seconds a collective waits for the slowest rank before every rank stops, naming it (0: forever)' },
 };
 
@@ -101,7 +104,7 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
     if (comm) process.on('SIGTERM', onSigint);
     try {
       log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}` +
-        (comm ? `; data-parallel over ${comm.size} ranks (${comm.engine}), ${(flags['batch-size'] as number) ?? recipe.batchSize} images per step in all` : ''));
+        (comm ? `; ${(flags.parallel as string) ?? 'data'}-parallel over ${comm.size} ranks (${comm.engine}), ${(flags['batch-size'] as number) ?? recipe.batchSize} images per step in all` : ''));
       const r = await fit({
         data, out, model, device: devices, log,
         batchSize: (flags['batch-size'] as number) ?? recipe.batchSize,
@@ -121,6 +124,7 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
         progress: !quiet && (flags.progress ? true : Boolean(process.stderr.isTTY)),
         signal: controller.signal,
         comm,
+        parallel: (flags.parallel as 'data' | 'hybrid' | undefined) ?? 'data',
       });
       const last = r.metrics[r.metrics.length - 1];
       if (last) log(`validation top-1 accuracy ${(100 * (1 - last.val_top1_error)).toFixed(1)}%, top-5 accuracy ${(100 * (1 - last.val_top5_error)).toFixed(1)}% after epoch ${last.epoch}`);

@@ -15,6 +15,7 @@ import { Network } from '../nn/network';
 import { ModelConfig, SampleShape } from '../nn/spec';
 import { evaluate } from './evaluate';
 import { topkErrors } from './metrics';
+import { HybridParallel } from './hybrid';
 import { Sgd } from './optim';
 
 /** Where a step's time went on this rank (seconds) and what it sent. */
@@ -142,6 +143,34 @@ export async function trainStepDistributed(dp: DataParallel, sgd: Sgd, xent: Sof
     if (Number.isFinite(lossSum)) sgd.step(o.lr);
     const compute = (backwardEnd - started + performance.now() - updateStart) / 1000;
     return { loss: lossSum / images, top1Errors: errors, images, stop: stops > 0, times: { compute, comm: sync.comm, exposed: sync.exposed, bytes: sync.bytes } };
+  } finally {
+    logits?.dispose();
+    x.dispose();
+  }
+}
+
+/** One hybrid-parallel SGD step ("one weird trick", hybrid.ts) on this rank's share of a global batch. */
+export async function trainStepHybrid(hp: HybridParallel, sgd: Sgd, xent: SoftmaxCrossEntropy, batch: Batch,
+  o: { seed: number; step: number; lr: number; stop: boolean }): Promise<DistributedStep> {
+  const started = performance.now();
+  const x = Tensor.fromArray(batch.images, batch.shape, hp.inputDevice);
+  let logits: Tensor | null = null;
+  try {
+    logits = await hp.forwardAsync(x, { training: true, seed: o.seed, step: o.step, rows: batch.rows });
+    const n = batch.labels.length;
+    const loss = xent.forward(logits, batch.labels);
+    const { top1 } = topkErrors(xent.probabilities().toFloat32Array(), logits.shape[1], batch.labels);
+    const dlogits = xent.backward();
+    await hp.backwardAsync(dlogits);
+    dlogits.dispose();
+    const totals = hp.comm.sum([loss * n, top1, n, o.stop ? 1 : 0]);
+    await hp.synchronize();
+    const [lossSum, errors, images, stops] = await totals;
+    if (Number.isFinite(lossSum)) sgd.step(o.lr);
+    const t = hp.times;
+    // the collectives inside forward and backward are waited for on this thread: not compute
+    const compute = (performance.now() - started) / 1000 - t.exposed;
+    return { loss: lossSum / images, top1Errors: errors, images, stop: stops > 0, times: { compute, comm: t.comm, exposed: t.exposed, bytes: t.bytes } };
   } finally {
     logits?.dispose();
     x.dispose();

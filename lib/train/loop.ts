@@ -14,7 +14,8 @@ import { Model } from '../nn/model';
 import { Network } from '../nn/network';
 import { alexnet, ModelConfig, ModelOptions } from '../nn/spec';
 import { Checkpoint, InputSpec, loadCheckpoint, restore, RunState, runFiles, saveCheckpoint } from './checkpoint';
-import { DataParallel, evaluateDistributed, trainStepDistributed } from './distributed';
+import { DataParallel, DistributedStep, evaluateDistributed, trainStepDistributed, trainStepHybrid } from './distributed';
+import { HybridParallel } from './hybrid';
 import { evaluate } from './evaluate';
 import { appendMetrics, EpochMetrics, formatDuration, formatEpoch, topkErrors } from './metrics';
 import { Sgd } from './optim';
@@ -59,6 +60,8 @@ export interface FitOptions {
    * batch, each rank trains on its share of it; rank 0 alone writes checkpoints and metrics.
    */
   comm?: Communicator;
+  /** with comm: 'data' (default) or 'hybrid' (conv layers data-parallel, fc layers split over the ranks) */
+  parallel?: 'data' | 'hybrid';
   /** called after every optimizer step with the number of steps taken */
   onStep?: (step: number) => void;
   log: (line: string) => void;
@@ -163,10 +166,14 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
     throw new Error(`--batch-size ${opts.batchSize} does not split evenly over ${comm.size} ranks: use a multiple of ${comm.size}`);
   if (comm && devices.length !== 1) throw new Error(`distributed training runs one device per rank, not ${devices.join(',')}`);
   const shard = comm ? { rank: comm.rank, ranks: comm.size } : undefined;
+  const hybrid = comm && opts.parallel === 'hybrid';
   const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers, shard });
-  const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers, shard });
+  // hybrid: the fc layers need every rank in every batch, so each rank validates every image
+  const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers, shard: hybrid ? undefined : shard });
   const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data) };
-  const net = comm ? new DataParallel(buildNetwork(config, state.seed, devices) as Network, comm) : buildNetwork(config, state.seed, devices);
+  const net = !comm ? buildNetwork(config, state.seed, devices)
+    : hybrid ? new HybridParallel(buildNetwork(config, state.seed, devices) as Network, comm)
+      : new DataParallel(buildNetwork(config, state.seed, devices) as Network, comm);
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
   if (ck) restore(net, sgd, ck, files.last);
   if (!opts.resume && writes(opts) && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
@@ -194,7 +201,9 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
     let loss: { loss: number; top1Errors: number };
     if (opts.comm) {
       // every rank decides to stop at the same step, on any rank's request
-      const r = await trainStepDistributed(run.net as DataParallel, run.sgd, run.xent, batch, { seed: state.seed, step: state.step, lr, stop: !!opts.signal?.aborted });
+      const o = { seed: state.seed, step: state.step, lr, stop: !!opts.signal?.aborted };
+      const r: DistributedStep = run.net instanceof HybridParallel ? await trainStepHybrid(run.net, run.sgd, run.xent, batch, o)
+        : await trainStepDistributed(run.net as DataParallel, run.sgd, run.xent, batch, o);
       ({ images, stop: stopAll } = r);
       loss = r;
     } else {
@@ -235,7 +244,7 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
 async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetrics> {
   const { opts, state, files } = run;
   const lr = state.schedule.lr;
-  const v = opts.comm ? await evaluateDistributed(run.net, run.val, opts.comm) : await evaluate(run.net, run.val);
+  const v = opts.comm && !(run.net instanceof HybridParallel) ? await evaluateDistributed(run.net, run.val, opts.comm) : await evaluate(run.net, run.val);
   const m: EpochMetrics = {
     epoch: state.epoch + 1, lr, train_loss: sums.loss / sums.images, train_top1_error: sums.errors / sums.images,
     val_top1_error: v.top1, val_top5_error: v.top5, images_per_second: sums.images / sums.seconds,
@@ -250,6 +259,7 @@ async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetri
   if (state.schedule.lr !== lr) opts.log(`learning rate ${lr} -> ${state.schedule.lr}`);
   const best = v.top1 < state.bestValTop1;
   if (best) state.bestValTop1 = v.top1;
+  if (run.net instanceof HybridParallel) await run.net.gatherForCheckpoint(run.sgd);  // every rank
   if (writes(opts)) {
     saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
     if (best) fs.copyFileSync(files.last, files.best);
@@ -279,6 +289,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
       if (epoch.interrupted && state.batchInEpoch < epoch.batches) {
         interrupted = true;
         state.partial = epoch.sums;
+        if (run.net instanceof HybridParallel) await run.net.gatherForCheckpoint(run.sgd);  // every rank
         if (writes(opts)) saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
         opts.log(`interrupted: saved ${files.last} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}; continue with --resume`);
         break;
