@@ -118,6 +118,25 @@ mpiTest('2 and 4 ranks of data-parallel training end with the weights of 1 proce
   }
 });
 
+mpiTest('2 and 4 ranks of hybrid training (fc layers split over the ranks) end with the weights of 1 process (dropout on)', async (t) => {
+  // width 0.125: fc6 and fc7 have 512 neurons, fc8 4, which split over 2 and 4 ranks
+  const args = (out: string) => trainArgs(out, 2).map((a) => (a === '0.1' ? '0.125' : a));
+  const single = tmp('hybrid-one');
+  one(args(single));
+  for (const ranks of [2, 4]) {
+    const out = tmp(`hybrid-np${ranks}`);
+    const r = await mpirun(ranks, cli, [...args(out), '--parallel', 'hybrid']);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, new RegExp(`hybrid-parallel over ${ranks} ranks`));
+    // the checkpoint holds the whole fc layers, gathered from the ranks' slices
+    const { diff, name } = maxRelDiff(path.join(single, 'last.safetensors'), path.join(out, 'last.safetensors'));
+    t.true(diff < 1e-4, `${ranks} ranks: ${name} differs by ${diff}`);
+  }
+  const bad = await mpirun(4, cli, [...trainArgs(tmp('hybrid-bad'), 1), '--parallel', 'hybrid']);
+  t.not(bad.code, 0);
+  t.regex(bad.stderr, /--parallel hybrid: fc6 has 410 outputs, which do not split evenly over 4 ranks/);
+});
+
 mpiTest('a checkpoint written by 2 ranks resumes under 1 process and under 4 ranks to the uninterrupted result', async (t) => {
   const whole = tmp('whole');
   one(trainArgs(whole, 2));
