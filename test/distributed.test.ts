@@ -96,6 +96,14 @@ test('dropout on a shard of a global batch draws the rows of the global mask, wh
   t.true(whole.some((v) => v === 0) && whole.some((v) => v !== 0));
 });
 
+test('--parallel without a launcher says how to start the ranks', (t) => {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(OMPI_COMM_WORLD_|PMI_|SLURM_)/.test(k)) delete env[k];
+  const r = spawnSync(process.execPath, [cli, ...trainArgs(tmp('no-launcher'), 1), '--parallel', 'data'], { encoding: 'utf8', env });
+  t.is(r.status, 1);
+  t.regex(r.stderr, /--parallel needs several processes: start them with mpirun -np N \(or srun\)/);
+});
+
 mpiTest('2 and 4 ranks of data-parallel training end with the weights of 1 process (dropout on)', async (t) => {
   const single = tmp('one');
   one(trainArgs(single, 2));

@@ -59,7 +59,8 @@ export const trainCommand: Command = {
     // under mpirun / srun: distributed, one process per rank; rank 0 alone prints and writes
     const launch = launchedRanks();
     if (flags.parallel && !launch) throw new Error('--parallel needs several processes: start them with mpirun -np N (or srun) ... train');
-    const comm = launch ? await Communicator.open(resolveTrainDevices(flags)[0].kind === 'cpu' ? 'mpi' : 'nccl', { timeoutMs: 1000 * (flags['comm-timeout'] as number) }) : undefined;
+    // (a Slurm job's single process is not distributed: one rank trains alone, as without a launcher)
+    const comm = launch && (launch.size > 1 || flags.parallel) ? await Communicator.open(resolveTrainDevices(flags)[0].kind === 'cpu' ? 'mpi' : 'nccl', { timeoutMs: 1000 * (flags['comm-timeout'] as number) }) : undefined;
     try {
       return await train(flags, comm);
     } catch (err) {
@@ -67,7 +68,7 @@ export const trainCommand: Command = {
       // every rank stops: the others are (or will be) waiting on this one in a collective
       console.error(`alexnet train: rank ${comm.rank} of ${comm.size}: ${(err as Error).message}`);
       comm.abort(1);
-      await new Promise((r) => setTimeout(r, 30_000).unref());
+      await new Promise((r) => setTimeout(r, 30_000));  // MPI_Abort ends this process first
       return 1;
     } finally {
       await comm?.close();
@@ -76,64 +77,62 @@ export const trainCommand: Command = {
 };
 
 async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Communicator | undefined): Promise<number> {
-  {
-    const quiet = comm !== undefined && comm.rank !== 0;
-    const log = quiet ? () => {} : (line: string) => console.log(line);
-    const builtIn = flags.data === undefined;
-    const recipe = builtIn ? BUILTIN : PAPER;
-    const model = { ...recipe.model, ...modelOptions(flags) };
-    // distributed: rank 0 prepares the data (once) while the others wait, then they open it
-    if (comm && comm.rank !== 0) await comm.barrier();
-    const data = builtIn ? await builtinData(log) : await preparedFolder(flags.data as string, flags.size as number, log);
-    if (comm && comm.rank === 0) await comm.barrier();
-    const size = readIndex(data).size;
-    model.crop ??= Math.min(227, size);
-    if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-    let devices = resolveTrainDevices(flags);
-    // NCCL: one rank per GPU, the local rank's
-    if (comm?.engine === 'nccl') devices = [Device.parse(`${devices[0].kind}:${comm.localRank}`)];
-    const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
-    const controller = new AbortController();
-    const onSigint = () => {
-      if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: stop now
-      log('\nstopping after this batch (Ctrl-C again to quit at once)');
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
-    // a launcher stops its ranks with SIGTERM: stop after this step too, so rank 0 saves
-    if (comm) process.on('SIGTERM', onSigint);
-    try {
-      log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}` +
-        (comm ? `; ${(flags.parallel as string) ?? 'data'}-parallel over ${comm.size} ranks (${comm.engine}), ${(flags['batch-size'] as number) ?? recipe.batchSize} images per step in all` : ''));
-      const r = await fit({
-        data, out, model, device: devices, log,
-        batchSize: (flags['batch-size'] as number) ?? recipe.batchSize,
-        epochs: (flags.epochs as number) ?? recipe.epochs,
-        lr: (flags.lr as number) ?? recipe.lr,
-        momentum: flags.momentum as number,
-        weightDecay: flags['weight-decay'] as number,
-        schedule: (flags.schedule as Recipe['schedule']) ?? recipe.schedule,
-        patience: flags.patience as number,
-        stepEvery: (flags['step-every'] as number) ?? recipe.stepEvery,
-        seed: flags.seed as number,
-        resume: !!flags.resume,
-        overwrite: !!flags.overwrite,
-        tenCrop: !!flags['ten-crop'],
-        workers: (flags.workers as number) ?? Math.max(1, os.cpus().length - 1),
-        maxBatches: flags['max-batches'] as number,
-        progress: !quiet && (flags.progress ? true : Boolean(process.stderr.isTTY)),
-        signal: controller.signal,
-        comm,
-        parallel: (flags.parallel as 'data' | 'hybrid' | undefined) ?? 'data',
-      });
-      const last = r.metrics[r.metrics.length - 1];
-      if (last) log(`validation top-1 accuracy ${(100 * (1 - last.val_top1_error)).toFixed(1)}%, top-5 accuracy ${(100 * (1 - last.val_top5_error)).toFixed(1)}% after epoch ${last.epoch}`);
-      log(`checkpoint: ${r.lastCheckpoint} (best: ${r.bestCheckpoint})\nmetrics: ${r.metricsFile}`);
-      return r.interrupted ? 130 : 0;
-    } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
-    }
+  const quiet = comm !== undefined && comm.rank !== 0;
+  const log = quiet ? () => {} : (line: string) => console.log(line);
+  const builtIn = flags.data === undefined;
+  const recipe = builtIn ? BUILTIN : PAPER;
+  const model = { ...recipe.model, ...modelOptions(flags) };
+  // distributed: rank 0 prepares the data (once) while the others wait, then they open it
+  if (comm && comm.rank !== 0) await comm.barrier();
+  const data = builtIn ? await builtinData(log) : await preparedFolder(flags.data as string, flags.size as number, log);
+  if (comm && comm.rank === 0) await comm.barrier();
+  const size = readIndex(data).size;
+  model.crop ??= Math.min(227, size);
+  if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
+  let devices = resolveTrainDevices(flags);
+  // NCCL: one rank per GPU, the local rank's
+  if (comm?.engine === 'nccl') devices = [Device.parse(`${devices[0].kind}:${comm.localRank}`)];
+  const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: stop now
+    log('\nstopping after this batch (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  // a launcher stops its ranks with SIGTERM: stop after this step too, so rank 0 saves
+  if (comm) process.on('SIGTERM', onSigint);
+  try {
+    log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}` +
+      (comm ? `; ${(flags.parallel as string) ?? 'data'}-parallel over ${comm.size} ranks (${comm.engine}), ${(flags['batch-size'] as number) ?? recipe.batchSize} images per step in all` : ''));
+    const r = await fit({
+      data, out, model, device: devices, log,
+      batchSize: (flags['batch-size'] as number) ?? recipe.batchSize,
+      epochs: (flags.epochs as number) ?? recipe.epochs,
+      lr: (flags.lr as number) ?? recipe.lr,
+      momentum: flags.momentum as number,
+      weightDecay: flags['weight-decay'] as number,
+      schedule: (flags.schedule as Recipe['schedule']) ?? recipe.schedule,
+      patience: flags.patience as number,
+      stepEvery: (flags['step-every'] as number) ?? recipe.stepEvery,
+      seed: flags.seed as number,
+      resume: !!flags.resume,
+      overwrite: !!flags.overwrite,
+      tenCrop: !!flags['ten-crop'],
+      workers: (flags.workers as number) ?? Math.max(1, os.cpus().length - 1),
+      maxBatches: flags['max-batches'] as number,
+      progress: !quiet && (flags.progress ? true : Boolean(process.stderr.isTTY)),
+      signal: controller.signal,
+      comm,
+      parallel: (flags.parallel as 'data' | 'hybrid' | undefined) ?? 'data',
+    });
+    const last = r.metrics[r.metrics.length - 1];
+    if (last) log(`validation top-1 accuracy ${(100 * (1 - last.val_top1_error)).toFixed(1)}%, top-5 accuracy ${(100 * (1 - last.val_top5_error)).toFixed(1)}% after epoch ${last.epoch}`);
+    log(`checkpoint: ${r.lastCheckpoint} (best: ${r.bestCheckpoint})\nmetrics: ${r.metricsFile}`);
+    return r.interrupted ? 130 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
 
