@@ -4,7 +4,9 @@
 // or machine has no MPI.
 import test from 'ava';
 import * as path from 'node:path';
-import { commInfo, launchedRanks } from '../lib/core/comm';
+import { commInfo, commUnavailable, launchedRanks } from '../lib/core/comm';
+import { deviceStatus } from '../lib/core/device';
+import { backendInfo } from '../lib/core/info';
 import { mpirun, mpiUnavailable } from './_mpi';
 
 const worker = path.join(__dirname, '_comm_worker.js');
@@ -22,6 +24,23 @@ test('launchedRanks reads mpirun, hydra and srun environments, and null outside 
   t.deepEqual(launchedRanks({ SLURM_NTASKS: '8', SLURM_PROCID: '7', SLURM_LOCALID: '3' }), { launcher: 'srun', size: 8, rank: 7, localRank: 3 });
   t.is(launchedRanks({ SLURM_NTASKS: '8' }), null);
   t.is(launchedRanks({}), null);
+});
+
+// NCCL: one rank per GPU; `npm run test:gpu` runs it where GPUs are present
+const ncclWhy = why ?? commUnavailable('nccl') ?? (deviceStatus('cuda:0').usable ? null : `no usable GPU: ${deviceStatus('cuda:0').reason}`);
+const gpus = ncclWhy ? 0 : backendInfo().cuda.devices.length;
+(ncclWhy ? (title: string) => test.skip(`${title} (skipped: ${ncclWhy})`, () => {}) : test.serial)(`cuda: NCCL over ${gpus || 'every'} GPU(s), one rank each: the same collectives`, async (t) => {
+  const r = await mpirun(gpus, worker, [], { ALEXNET_COMM_ENGINE: 'nccl' });
+  t.is(r.code, 0, r.stderr);
+  const P = gpus, sumRanks = (P * (P - 1)) / 2;
+  t.is(r.lines.length, P);
+  for (const [rank, o] of r.lines.entries()) {
+    t.deepEqual(o.allreduce, [0, 1, 2].map((i) => 10 * sumRanks + P * i));
+    t.deepEqual(o.bucket, [sumRanks / P, (2 * sumRanks) / P, (P + sumRanks) / P]);
+    t.deepEqual(o.allgather, Array.from({ length: P }, (_, q) => [q, q + 0.5]).flat());
+    t.deepEqual(o.reduceScatter, [0, 1].map((k) => sumRanks + P * (2 * rank + k)));
+    t.deepEqual(o.broadcast, [P - 1, P - 1]);
+  }
 });
 
 for (const ranks of [2, 4]) {
