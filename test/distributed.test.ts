@@ -165,6 +165,35 @@ mpiTest('a checkpoint written by 2 ranks resumes under 1 process and under 4 ran
   }
 });
 
+mpiTest('SIGUSR1 to mpirun stops every rank at the same step, rank 0 saves, and --resume ends where an uninterrupted run does', async (t) => {
+  const whole = tmp('usr1-whole');
+  one(trainArgs(whole, 3));
+  const out = tmp('usr1');
+  const marker = `${process.pid}-usr1-${Date.now()}`;
+  let ended = false;
+  const run = mpirun(2, cli, trainArgs(out, 3), { ALEXNET_TEST_RUN: marker }).then((r) => ((ended = true), r));
+  const last = path.join(out, 'last.safetensors');
+  while (!fs.existsSync(last) && !ended) await new Promise((r) => setTimeout(r, 50));
+  const launcher = pidOfLauncher(marker);
+  if (launcher) process.kill(launcher, 'SIGUSR1');
+  const r = await run;
+  // usually mid-run (130, "interrupted: saved"); a run that finished first is fine too
+  if (r.code === 130) t.regex(r.stdout, /interrupted: saved .*continue with --resume/);
+  else t.is(r.code, 0, r.stderr);
+  const again = await mpirun(2, cli, trainArgs(out, 3, ['--resume']));
+  t.is(again.code, 0, again.stderr);
+  const { diff, name } = maxRelDiff(path.join(whole, 'last.safetensors'), last);
+  t.true(diff < 1e-4, `${name} differs by ${diff}`);
+});
+
+/** mpirun's pid for this test's run: the parent of its rank 0. */
+function pidOfLauncher(marker: string): number | null {
+  const rank0 = pidOfRank(marker, 0);
+  if (!rank0) return null;
+  const ppid = Number(fs.readFileSync(`/proc/${rank0}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  return /mpirun|orterun|prterun/.test(fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8')) ? ppid : null;
+}
+
 /** The pid of the process of this test's run with `rank`, found by its environment. */
 function pidOfRank(marker: string, rank: number): number | null {
   for (const entry of fs.readdirSync('/proc')) {

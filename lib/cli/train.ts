@@ -100,8 +100,9 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  // a launcher stops its ranks with SIGTERM: stop after this step too, so rank 0 saves
-  if (comm) process.on('SIGTERM', onSigint);
+  // under a launcher, SIGTERM (srun's) and SIGUSR1 (which mpirun forwards to every rank:
+  // `kill -USR1 <mpirun's pid>`) stop after this step too, and rank 0 saves
+  if (comm) for (const sig of ['SIGTERM', 'SIGUSR1'] as const) process.on(sig, onSigint);
   try {
     log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}` +
       (comm ? `; ${(flags.parallel as string) ?? 'data'}-parallel over ${comm.size} ranks (${comm.engine}), ${(flags['batch-size'] as number) ?? recipe.batchSize} images per step in all` : ''));
@@ -132,7 +133,7 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
     return r.interrupted ? 130 : 0;
   } finally {
     process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    for (const sig of ['SIGTERM', 'SIGUSR1'] as const) process.off(sig, onSigint);
   }
 }
 

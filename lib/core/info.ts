@@ -1,5 +1,5 @@
 // What this build has and what this machine can use, for `alexnet info` and for callers.
-import { commInfo, CommInfo, launchedRanks } from './comm';
+import { commInfo, CommInfo, launchedRanks } from './launch';
 import { native, NativeInfo } from './native';
 
 /** The backends, and the engines of distributed training (`comm`). */
