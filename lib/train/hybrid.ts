@@ -1,8 +1,8 @@
 // Hybrid parallel training, Krizhevsky's "one weird trick" (2014): the convolutional layers
 // (most of the compute, few of the parameters) data-parallel as in distributed.ts, the fully
 // connected ones (few of the compute, most of the parameters) model-parallel. Rank r holds
-// rows [r*k, (r+1)*k) of each fc layer's weight (k = out / ranks) and computes those neurons
-// for the whole global batch:
+// rows [r*k, (r+1)*k) of each fc layer's weight (k = out / ranks, padded where it does not
+// divide, see HeadStep) and computes those neurons for the whole global batch:
 //   forward:  conv5 features of the rank's images (n, D) -> allgather -> (N, D)
 //             fc6 slice (N, k6) -> allgather -> (N, 4096) -> fc7 slice -> ... -> fc8 slice
 //             -> allgather -> logits (N, classes); the rank keeps its own rows (n, classes)
@@ -23,10 +23,29 @@ import { Network } from '../nn/network';
 import { ModelConfig, SampleShape } from '../nn/spec';
 import { Sgd } from './optim';
 
+// An fc layer of F neurons gives each rank k = ceil(F / P) of them: rank r holds neurons
+// [r k, min(F, (r+1) k)) and, where F does not divide, zero "padding" neurons after them.
+// Their weights and bias are 0, and so is everything they send on (relu(0) = tanh(0) = 0)
+// and every gradient they get (the next layer's weight columns for them are 0 too), so they
+// stay 0: the gathered (N, P k) activations are the real (N, F) ones followed by zeros.
 type HeadStep =
-  | { kind: 'fc'; layer: Linear; out: number; k: number }
+  | { kind: 'fc'; layer: Linear; out: number; k: number; inReal: number }
   | { kind: 'act'; layer: Activation }
   | { kind: 'drop'; layer: Dropout; out: number };
+
+/** Rank r's padded (k, inPad) slice of a real (out, inReal) weight, or (k) of a bias (inReal 1). */
+function padSlice(real: Float32Array, out: number, inReal: number, r: number, k: number, inPad: number): Float32Array {
+  const slice = new Float32Array(k * inPad);
+  for (let i = 0; i < k && r * k + i < out; i++) slice.set(real.subarray((r * k + i) * inReal, (r * k + i + 1) * inReal), i * inPad);
+  return slice;
+}
+
+/** The real (rows, cols) top-left corner of a (_, stride) row-major matrix. */
+function corner(a: Float32Array, stride: number, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) out.set(a.subarray(i * stride, i * stride + cols), i * cols);
+  return out;
+}
 
 /** (P, N, k) blocks, rank-major -> (N, P*k) rows. */
 function blocksToRows(blocks: Float32Array, P: number, N: number, k: number): Float32Array {
@@ -76,14 +95,15 @@ export class HybridParallel implements Model {
     this.conv = net.layers.slice(0, flat + 1);
     for (const l of net.layers.slice(flat + 1)) {
       if (l instanceof Linear) {
-        const out = l.outputShape[0], k = out / this.P;
-        if (!Number.isInteger(k)) throw new Error(`--parallel hybrid: ${l.name} has ${out} outputs, which do not split evenly over ${this.P} ranks`);
-        const inF = l.inputShape[0];
+        const out = l.outputShape[0], k = Math.ceil(out / this.P);
+        const inReal = l.inputShape[0];
+        const prev = this.head.some((t) => t.kind === 'fc');
+        const inPad = prev ? this.P * this.lastK() : inReal;
         // this rank's rows of the single-process weight: the same initial values as one process
-        const w = Tensor.fromArray(l.weight.value.toFloat32Array().subarray(this.rank * k * inF, (this.rank + 1) * k * inF), [k, inF], net.device);
-        const b = Tensor.fromArray(l.bias.value.toFloat32Array().subarray(this.rank * k, (this.rank + 1) * k), [k], net.device);
+        const w = Tensor.fromArray(padSlice(l.weight.value.toFloat32Array(), out, inReal, this.rank, k, inPad), [k, inPad], net.device);
+        const b = Tensor.fromArray(padSlice(l.bias.value.toFloat32Array(), out, 1, this.rank, k, 1), [k], net.device);
         l.dispose();
-        this.head.push({ kind: 'fc', layer: new Linear(l.name, l.inputShape, k, w, b), out, k });
+        this.head.push({ kind: 'fc', layer: new Linear(l.name, [inPad], k, w, b), out, k, inReal });
       } else if (l instanceof Activation) {
         this.head.push({ kind: 'act', layer: new Activation(l.name, [this.lastK()], l.kind) });
       } else if (l instanceof Dropout) {
@@ -130,7 +150,7 @@ export class HybridParallel implements Model {
   /** The whole model's parameter count (every rank's slices together). */
   parameterCount(): number {
     return this.conv.flatMap((l) => l.params()).reduce((n, p) => n + p.value.size, 0) +
-      this.head.reduce((n, s) => n + (s.kind === 'fc' ? s.out * (s.layer.inputShape[0] + 1) : 0), 0);
+      this.head.reduce((n, s) => n + (s.kind === 'fc' ? s.out * (s.inReal + 1) : 0), 0);
   }
 
   forward(): Tensor {
@@ -205,7 +225,10 @@ export class HybridParallel implements Model {
         const k = h.shape[1];
         const ones = Tensor.full([N, s.out], 1, h.device);
         const whole = ops.dropout(ones, { p: s.layer.p, training: true, seed: ctx.seed, offset: ctx.step * s.layer.streams + s.layer.index });
-        const m = rowsToBlocks(whole.mask!.toFloat32Array(), this.P, N, k).subarray(this.rank * N * k, (this.rank + 1) * N * k);
+        const g = whole.mask!.toFloat32Array();
+        const m = new Float32Array(N * k);
+        const real = Math.max(0, Math.min(k, s.out - this.rank * k));
+        for (let r = 0; r < N; r++) m.set(g.subarray(r * s.out + this.rank * k, r * s.out + this.rank * k + real), r * k);
         for (const t of [ones, whole.y, whole.mask!]) t.dispose();
         const mask = Tensor.fromArray(m, [N, k], h.device);
         this.masks.push(mask);
@@ -221,8 +244,11 @@ export class HybridParallel implements Model {
         h = full;
       }
     }
-    const logits = await this.gatherColumns(h);
+    const padded = await this.gatherColumns(h);
     keep(h);
+    const classes = this.outputShape[0];
+    const logits = padded.shape[1] === classes ? padded : Tensor.fromArray(corner(padded.toFloat32Array(), padded.shape[1], N, classes), [N, classes], h.device);
+    if (logits !== padded) padded.dispose();
     if (!this.gathered) return logits;
     const mine = Tensor.fromArray(logits.toFloat32Array().subarray(this.rank * n * logits.shape[1], (this.rank + 1) * n * logits.shape[1]), [n, logits.shape[1]], logits.device);
     logits.dispose();
@@ -236,12 +262,15 @@ export class HybridParallel implements Model {
     // every rank's dlogits (each a mean over its n images): the whole batch's, as a mean over N
     const all = Tensor.empty([this.P * n, classes], dlogits.device);
     await this.collective(this.comm.allgather(dlogits, all), 4 * all.size);
-    const scaled = all.toFloat32Array().map((v) => v / this.P);
-    all.dispose();
     const N = this.P * n;
     let lastFc = this.head.length - 1;
     while (this.head[lastFc].kind !== 'fc') lastFc--;
     const k8 = (this.head[lastFc] as { k: number }).k;
+    // (N, classes) / P, zero-padded to (N, P k8), then this rank's columns
+    const flat = all.toFloat32Array();
+    all.dispose();
+    const scaled = new Float32Array(N * this.P * k8);
+    for (let r = 0; r < N; r++) for (let c = 0; c < classes; c++) scaled[r * this.P * k8 + c] = flat[r * classes + c] / this.P;
     let g = Tensor.fromArray(rowsToBlocks(scaled, this.P, N, k8).subarray(this.rank * N * k8, (this.rank + 1) * N * k8), [N, k8], dlogits.device);
     const firstFc = this.head.findIndex((s) => s.kind === 'fc');
     for (let i = lastFc; i >= 0; i--) {
@@ -340,7 +369,9 @@ export class HybridParallel implements Model {
       for (const p of s.layer.params()) {
         const data = this.full.get(pick(p));
         if (!data) throw new Error('HybridParallel: call gatherForCheckpoint() on every rank before writing a checkpoint');
-        out.set(p.name, { shape: p.name.endsWith('.weight') ? [s.out, s.layer.inputShape[0]] : [s.out], data });
+        const weight = p.name.endsWith('.weight');
+        // the gathered (P k, inPad) padded rows -> the real (out, inReal)
+        out.set(p.name, weight ? { shape: [s.out, s.inReal], data: corner(data, s.layer.inputShape[0], s.out, s.inReal) } : { shape: [s.out], data: data.subarray(0, s.out) });
       }
     }
     return out;
@@ -350,11 +381,10 @@ export class HybridParallel implements Model {
     for (const l of this.conv) for (const p of l.params()) pick(p).write(expectArray(arrays, p.name, p.value.shape, source));
     for (const s of this.head) {
       if (s.kind !== 'fc') continue;
-      const inF = s.layer.inputShape[0];
-      const w = expectArray(arrays, s.layer.weight.name, [s.out, inF], source);
-      pick(s.layer.weight).write(w.subarray(this.rank * s.k * inF, (this.rank + 1) * s.k * inF));
+      const w = expectArray(arrays, s.layer.weight.name, [s.out, s.inReal], source);
+      pick(s.layer.weight).write(padSlice(w, s.out, s.inReal, this.rank, s.k, s.layer.inputShape[0]));
       const b = expectArray(arrays, s.layer.bias.name, [s.out], source);
-      pick(s.layer.bias).write(b.subarray(this.rank * s.k, (this.rank + 1) * s.k));
+      pick(s.layer.bias).write(padSlice(b, s.out, 1, this.rank, s.k, 1));
     }
   }
 }

@@ -7,7 +7,8 @@
 //            sends (P-1)/P B.
 //   data:   allreduce of every gradient W:           payload 4 W,  wire 2 (P-1)/P 4 W
 //   hybrid: allreduce of the conv gradients Wc, and for the fc layers (features D = conv5's
-//           flattened output, fc widths F6, F7, K classes) in forward the allgathers of
+//           flattened output, fc widths F6, F7, K classes, each rounded up to a multiple of
+//           P where it does not divide) in forward the allgathers of
 //           the conv5 features (N D), fc6 and fc7's outputs (N F6, N F7) and the logits (N K);
 //           in backward the allgather of dlogits (N K) and the reduce-scatters of the input
 //           gradients of fc8, fc7 and fc6 (N F7, N F6, N D):
@@ -35,11 +36,13 @@ export function parallelTraffic(config: ModelConfig, N: number, P: number): { da
       params += count;
       if (l.type === 'conv') convParams += count;
     }
-    // each fc layer's input (D for fc6, F6 for fc7, F7 for fc8), and below the last one's output
-    if (l.type === 'fc') fcActivations += input[0];
+    // D (the first fc layer's input), then each fc layer's output, padded to P ceil(F / P)
+    // neurons where F does not divide over the ranks (lib/train/hybrid.ts)
+    if (l.type === 'fc') {
+      if (!fcActivations) fcActivations += input[0];
+      fcActivations += P * Math.ceil(l.out / P);
+    }
   });
-  const lastFc = [...config.layers].reverse().find((l) => l.type === 'fc');
-  if (lastFc && lastFc.type === 'fc') fcActivations += lastFc.out;
   const ring = (P - 1) / P;
   return {
     params, convParams, fcActivations,
