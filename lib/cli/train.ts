@@ -82,6 +82,9 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
   const builtIn = flags.data === undefined;
   const recipe = builtIn ? BUILTIN : PAPER;
   const model = { ...recipe.model, ...modelOptions(flags) };
+  let devices = resolveTrainDevices(flags);  // a bad --device fails before any data is made
+  // NCCL: one rank per GPU, the local rank's
+  if (comm?.engine === 'nccl') devices = [Device.parse(`${devices[0].kind}:${comm.localRank}`)];
   // distributed: rank 0 prepares the data (once) while the others wait, then they open it
   if (comm && comm.rank !== 0) await comm.barrier();
   const data = builtIn ? await builtinData(log) : await preparedFolder(flags.data as string, flags.size as number, log);
@@ -89,9 +92,6 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
   const size = readIndex(data).size;
   model.crop ??= Math.min(227, size);
   if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-  let devices = resolveTrainDevices(flags);
-  // NCCL: one rank per GPU, the local rank's
-  if (comm?.engine === 'nccl') devices = [Device.parse(`${devices[0].kind}:${comm.localRank}`)];
   const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
   const controller = new AbortController();
   const onSigint = () => {
