@@ -1,6 +1,6 @@
 // Data-parallel training: the pieces that make N ranks equal one process (the loader's shards,
 // dropout masks that depend on an image's place in the global batch, not on the rank count),
-// then whole runs under mpirun: 2 and 4 ranks end with the weights of 1 process, a checkpoint
+// then whole runs under mpirun: 2, 3 and 4 ranks end with the weights of 1 process, a checkpoint
 // written by 2 ranks resumes under 1 and under 4 to the uninterrupted result, and a killed
 // rank ends the job with a message naming it and leaves the last checkpoint intact. The
 // mpirun cases are skipped, saying why, where this build or machine has no MPI.
@@ -104,10 +104,11 @@ test('--parallel without a launcher says how to start the ranks', (t) => {
   t.regex(r.stderr, /--parallel needs several processes: start them with mpirun -np N \(or srun\)/);
 });
 
-mpiTest('2 and 4 ranks of data-parallel training end with the weights of 1 process (dropout on)', async (t) => {
+mpiTest('2, 3 and 4 ranks of data-parallel training end with the weights of 1 process (dropout on)', async (t) => {
   const single = tmp('one');
   one(trainArgs(single, 2));
-  for (const ranks of [2, 4]) {
+  // 3 ranks: each batch of 8 splits 2, 3, 3
+  for (const ranks of [2, 3, 4]) {
     const out = tmp(`np${ranks}`);
     const r = await mpirun(ranks, cli, trainArgs(out, 2));
     t.is(r.code, 0, r.stderr);
@@ -153,6 +154,10 @@ mpiTest('hybrid with fc widths that do not divide over the ranks (zero-padded ne
   t.true(diff < 1e-4, `${name} differs by ${diff}`);
   // the checkpoint holds the real shapes, not the padded ones
   t.deepEqual(readSafetensorsFile(path.join(out, 'last.safetensors')).tensors.get('fc7.weight')!.shape, [410, 410]);
+  // the batch, though, must split evenly (every rank's rows are gathered)
+  const bad = await mpirun(3, cli, [...trainArgs(tmp('hybrid-bad'), 1), '--parallel', 'hybrid']);
+  t.not(bad.code, 0);
+  t.regex(bad.stderr, /rank \d of 3: --parallel hybrid: --batch-size 8 does not split evenly over 3 ranks/);
 });
 
 mpiTest('a checkpoint written by 2 ranks resumes under 1 process and under 4 ranks to the uninterrupted result', async (t) => {

@@ -6,6 +6,7 @@
 // communication hides behind the rest of backward. The ranks then take identical SGD steps.
 import { Communicator } from '../core/comm';
 import { Device } from '../core/device';
+import * as ops from '../core/ops';
 import { Tensor } from '../core/tensor';
 import { Batch, DataLoader } from '../data/loader';
 import { NamedArray } from '../io/safetensors';
@@ -30,7 +31,11 @@ export interface StepTimes {
   bytes: number;
 }
 
-/** A Network replicated on every rank, whose backward allreduces its gradients bucket by bucket. */
+/**
+ * A Network replicated on every rank, whose backward sums its gradients over the ranks bucket
+ * by bucket: give it dlogits scaled to this rank's share of the global batch (n / N, as
+ * trainStepDistributed does), and every rank ends with the global batch's gradient.
+ */
 export class DataParallel implements Model {
   /** buckets of parameters, in the order backward completes them (the last layers first) */
   readonly buckets: Param[][] = [];
@@ -70,7 +75,7 @@ export class DataParallel implements Model {
     this.net.fromSingleDevice(arrays, pick, source);
   }
 
-  /** Network.backward, starting each bucket's allreduce (mean) the moment its gradients are set. */
+  /** Network.backward, starting each bucket's allreduce (sum) the moment its gradients are set. */
   backward(dlogits: Tensor, inputGrad = false): Tensor | null {
     const layers = this.net.layers;
     this.inFlight = [];
@@ -92,7 +97,7 @@ export class DataParallel implements Model {
   private launch(b: number): void {
     if (this.launched.has(b)) return;
     this.launched.add(b);
-    this.inFlight.push(this.comm.allreduce(this.buckets[b].map((p) => p.grad!), 'mean'));
+    this.inFlight.push(this.comm.allreduce(this.buckets[b].map((p) => p.grad!), 'sum'));
   }
 
   /** Waits for the last backward's allreduces: the collectives' seconds, and how long this waited. */
@@ -131,7 +136,9 @@ export async function trainStepDistributed(dp: DataParallel, sgd: Sgd, xent: Sof
     const n = batch.labels.length;
     const loss = xent.forward(logits, batch.labels);
     const { top1 } = topkErrors(xent.probabilities().toFloat32Array(), logits.shape[1], batch.labels);
-    const dlogits = xent.backward();
+    // the gradient of the global batch's mean loss: this rank's images weigh n / N (the shares
+    // differ by one image where the batch does not divide over the ranks)
+    const dlogits = ops.softmaxCrossEntropyBackward(xent.probabilities(), batch.labels, n / batch.rows.total);
     dp.backward(dlogits);
     dlogits.dispose();
     const totals = dp.comm.sum([loss * n, top1, n, o.stop ? 1 : 0]);

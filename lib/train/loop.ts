@@ -162,8 +162,9 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
   }
   const { crop, inputScale: scale } = config.options;
   const comm = opts.comm;
-  if (comm && opts.batchSize % comm.size)
-    throw new Error(`--batch-size ${opts.batchSize} does not split evenly over ${comm.size} ranks: use a multiple of ${comm.size}`);
+  if (comm && opts.batchSize < comm.size) throw new Error(`--batch-size ${opts.batchSize} is smaller than the ${comm.size} ranks: each needs at least one image per step`);
+  if (comm && opts.parallel === 'hybrid' && opts.batchSize % comm.size)
+    throw new Error(`--parallel hybrid: --batch-size ${opts.batchSize} does not split evenly over ${comm.size} ranks: use a multiple of ${comm.size}`);
   if (comm && devices.length !== 1) throw new Error(`distributed training runs one device per rank, not ${devices.join(',')}`);
   const shard = comm ? { rank: comm.rank, ranks: comm.size } : undefined;
   const hybrid = comm && opts.parallel === 'hybrid';
