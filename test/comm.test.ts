@@ -29,7 +29,7 @@ test('launchedRanks reads mpirun, hydra and srun environments, and null outside 
 // NCCL: one rank per GPU; `npm run test:gpu` runs it where GPUs are present
 const ncclWhy = why ?? commUnavailable('nccl') ?? (deviceStatus('cuda:0').usable ? null : `no usable GPU: ${deviceStatus('cuda:0').reason}`);
 const gpus = ncclWhy ? 0 : backendInfo().cuda.devices.length;
-(ncclWhy ? (title: string) => test.skip(`${title} (skipped: ${ncclWhy})`, () => {}) : test.serial)(`cuda: NCCL over ${gpus || 'every'} GPU(s), one rank each: the same collectives`, async (t) => {
+(ncclWhy ? (title: string) => test.skip(`${title} (skipped: ${ncclWhy})`, () => {}) : test.serial)(`cuda: NCCL, one rank per GPU: the same collectives`, async (t) => {
   const r = await mpirun(gpus, worker, [], { ALEXNET_COMM_ENGINE: 'nccl' });
   t.is(r.code, 0, r.stderr);
   const P = gpus, sumRanks = (P * (P - 1)) / 2;
