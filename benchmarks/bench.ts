@@ -1,4 +1,7 @@
-// `npm run bench -- [--suite ops|step|data|columns|all] [--batch N] [--repeats N] [--device cpu] [--out DIR]`
+// `npm run bench -- [--suite peers|ops|step|data|columns|all] [--batch N] [--repeats N] [--device cpu] [--out DIR]`
+//   peers (the default) the paper's AlexNet at batch 1, 32 and 128 (--batches), whole and per
+//         layer: ours beside PyTorch (--python, or $ALEXNET_TORCH_PYTHON: a Python with torch)
+//         and ONNX Runtime (onnxruntime-node on our exported ONNX) (benchmarks/peers.ts)
 //   ops   per-op timings at AlexNet's shapes, ours, beside an SGEMM ceiling (benchmarks/ops.ts)
 //   step  the whole AlexNet, training step and inference, ours beside PyTorch on the same
 //         machine in the same run (benchmarks/step.ts, benchmarks/torch_alexnet.py), with ratios
@@ -11,13 +14,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { flag } from './_common';
 
-const suite = flag('suite', 'step');
+const suite = flag('suite', 'peers');
 const batch = flag('batch', suite === 'ops' || suite === 'columns' ? '16' : '128');
 const repeats = flag('repeats', '3');
 const device = flag('device', 'cpu');
 const out = flag('out', 'bench-results');
 const threads = flag('threads', '2');
-const python = flag('python', fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const python = flag('python', process.env.ALEXNET_TORCH_PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'));
 fs.mkdirSync(out, { recursive: true });
 
 function run(cmd: string, args: string[]): boolean {
@@ -28,9 +31,12 @@ function run(cmd: string, args: string[]): boolean {
 }
 
 const here = __dirname;
-const suites = suite === 'all' ? ['ops', 'step', 'data', 'columns'] : [suite];
+const suites = suite === 'all' ? ['peers', 'ops', 'data', 'columns'] : [suite];
 for (const s of suites) {
-  if (s === 'ops') {
+  if (s === 'peers') {
+    run(process.execPath, [path.join(here, 'peers.js'), '--batches', flag('batches', '1,32,128'), '--warmups', flag('warmups', '2'),
+      '--repeats', repeats, '--threads', threads, '--rounds', flag('rounds', '1'), '--python', python, '--json', path.join(out, 'peers.json')]);
+  } else if (s === 'ops') {
     run(process.execPath, [path.join(here, 'ops.js'), '--batch', batch, '--repeats', repeats, '--device', device, '--json', path.join(out, 'ops.json')]);
   } else if (s === 'step') {
     const ours = path.join(out, 'step-ours.json'), torch = path.join(out, 'step-pytorch.json');
@@ -58,7 +64,7 @@ for (const s of suites) {
     run(process.execPath, [path.join(here, 'columns.js'), '--batch', batch, '--repeats', repeats, '--device', device,
       ...(split ? ['--split', split] : []), '--json', path.join(out, 'columns.json')]);
   } else {
-    console.error(`unknown suite ${JSON.stringify(s)}: ops, step, data, columns or all`);
+    console.error(`unknown suite ${JSON.stringify(s)}: peers, ops, step, data, columns or all`);
     process.exit(2);
   }
 }

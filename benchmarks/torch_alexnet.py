@@ -6,7 +6,8 @@ inference at a batch size, each layer forward and backward, and peak resident me
 CPU or (--device cuda) on a GPU, where it uses cuDNN with its autotuner on and the clock waits
 for the GPU.
 
-    python3 benchmarks/torch_alexnet.py [--batch 128] [--repeats 3] [--threads 2] [--device cpu|cuda] [--json FILE]
+    python3 benchmarks/torch_alexnet.py [--batch 128] [--warmups 1] [--repeats 3] [--threads 2] [--device cpu|cuda]
+        [--layers [--all-layers]] [--json FILE]
 """
 import argparse
 import json
@@ -45,15 +46,21 @@ def alexnet():
     )
 
 
-NAMES = {0: 'conv1', 2: 'lrn1', 3: 'pool1', 4: 'conv2', 6: 'lrn2', 7: 'pool2', 8: 'conv3', 10: 'conv4',
-         12: 'conv5', 14: 'pool5', 16: 'fc6', 19: 'fc7', 22: 'fc8'}
+# our layer names (lib/nn/model.ts), one per module of alexnet()
+ALL_NAMES = ['conv1', 'relu1', 'lrn1', 'pool1', 'conv2', 'relu2', 'lrn2', 'pool2', 'conv3', 'relu3', 'conv4', 'relu4',
+             'conv5', 'relu5', 'pool5', 'flatten', 'fc6', 'relu6', 'drop6', 'fc7', 'relu7', 'drop7', 'fc8']
+NAMES = {i: n for i, n in enumerate(ALL_NAMES) if not n.startswith(('relu', 'flatten', 'drop'))}
 
 
 SYNC = lambda: None  # noqa: E731  (torch.cuda.synchronize on a GPU)
 
 
+WARMUPS = 1
+
+
 def median_ms(f, repeats):
-    f()
+    for _ in range(WARMUPS):
+        f()
     SYNC()
     times = []
     for _ in range(repeats):
@@ -69,11 +76,15 @@ def main():
     ap.add_argument('--batch', type=int, default=128)
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--warmups', type=int, default=1, help='untimed runs before the timed ones')
     ap.add_argument('--layers', action='store_true', help='also time each layer forward and backward')
+    ap.add_argument('--all-layers', action='store_true',
+                    help='with --layers: every module (activations, flatten, dropout too), and each one\'s inference forward')
     ap.add_argument('--device', default='cpu', help='cpu or cuda')
     ap.add_argument('--json')
     args = ap.parse_args()
-    global SYNC
+    global SYNC, WARMUPS
+    WARMUPS = args.warmups
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     dev = torch.device(args.device)
@@ -107,19 +118,26 @@ def main():
     layers = []
     if args.layers:
         h = x
+        model.train()
         for i, m in enumerate(model):
             inp = h.detach().requires_grad_(True)
             out = m(inp)
-            if i in NAMES:
+            if i in NAMES or args.all_layers:
                 fwd = median_ms(lambda: m(inp), args.repeats)
                 g = torch.randn_like(out)
                 bwd = median_ms(lambda: torch.autograd.grad(m(inp), [inp] + list(m.parameters()), g), args.repeats) - fwd
-                layers.append({'layer': NAMES[i], 'forward_ms': fwd, 'backward_ms': bwd})
+                row = {'layer': ALL_NAMES[i], 'forward_ms': fwd, 'backward_ms': bwd}
+                if args.all_layers:
+                    m.eval()
+                    with torch.no_grad():
+                        row['infer_ms'] = median_ms(lambda: m(inp), args.repeats)
+                    m.train()
+                layers.append(row)
             h = out.detach()
 
     result = {
         'system': 'pytorch', 'version': torch.__version__, 'threads': torch.get_num_threads(), 'batch': args.batch,
-        'repeats': args.repeats, 'parameters': params, 'mkldnn': torch.backends.mkldnn.is_available(),
+        'warmups': args.warmups, 'repeats': args.repeats, 'parameters': params, 'mkldnn': torch.backends.mkldnn.is_available(),
         'device': args.device, 'gpu': torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
         'cudnn': torch.backends.cudnn.version() if dev.type == 'cuda' else None,
         'train_ms': train_ms, 'train_images_per_s': args.batch * 1000 / train_ms,

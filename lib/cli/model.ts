@@ -5,6 +5,7 @@ import { BUILTIN } from './presets';
 import { flagHelp, FlagSpec, FlagValues, parseFlags } from './flags';
 
 export const modelFlags: Record<string, FlagSpec> = {
+  model: { type: 'choice', choices: ['alexnet', 'torchvision'], default: 'alexnet', help: "the layout: the paper's, or torchvision's (64/192/384/256/256 kernels, no LRN, no groups, inverted dropout, 224 input)" },
   width: { type: 'number', min: 0.01, max: 16, help: "kernel count multiplier (1 = the paper's)" },
   crop: { type: 'int', min: 1, help: 'input crop side (the paper: 227)' },
   activation: { type: 'choice', choices: ['relu', 'tanh'], default: 'relu', help: 'nonlinearity' },
@@ -24,6 +25,7 @@ export function modelOptions(f: FlagValues): Partial<ModelOptions> {
     dropout: f.dropout as boolean,
     columns: f.columns as 1 | 2,
   };
+  if (f.model === 'torchvision') o.arch = 'torchvision';
   if (f.width !== undefined) o.width = f.width as number;
   if (f.crop !== undefined) o.crop = f.crop as number;
   if (f.init !== undefined) o.init = f.init as 'paper' | 'he';
@@ -33,7 +35,6 @@ export function modelOptions(f: FlagValues): Partial<ModelOptions> {
 
 
 const summaryFlags: Record<string, FlagSpec> = {
-  model: { type: 'choice', choices: ['alexnet'], default: 'alexnet', help: 'the model' },
   classes: { type: 'int', min: 2, default: 1000, help: 'output classes' },
   json: { type: 'bool', help: 'print JSON' },
   ...modelFlags,
@@ -41,7 +42,7 @@ const summaryFlags: Record<string, FlagSpec> = {
 
 export const summaryCommand: Command = {
   summary: 'each layer\'s output shape and parameter count',
-  usage: 'summary [--model alexnet] [--json] [model flags]',
+  usage: 'summary [--model alexnet|torchvision] [--json] [model flags]',
   help: flagHelp(summaryFlags),
   run(argv) {
     const { flags } = parseFlags('summary', argv, summaryFlags);

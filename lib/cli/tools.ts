@@ -144,17 +144,20 @@ export const reportCommand: Command = {
 const exportFlags: Record<string, FlagSpec> = {
   checkpoint: checkpointFlag,
   onnx: { type: 'string', value: 'FILE', required: true, help: 'the ONNX model to write' },
+  'with-preprocessing': { type: 'bool', help: 'mean subtraction and scaling inside the graph: the model takes the 0..255 RGB centre crop' },
 };
 
 export const exportCommand: Command = {
   summary: 'the trained network as an ONNX model (input: mean-subtracted, scaled crops; output: probabilities)',
-  usage: 'export --checkpoint FILE --onnx model.onnx',
+  usage: 'export --checkpoint FILE --onnx model.onnx [--with-preprocessing]',
   help: flagHelp(exportFlags),
   async run(argv) {
     const { flags } = parseFlags('export', argv, exportFlags);
-    const r = exportCheckpoint(flags.checkpoint as string, flags.onnx as string);
+    const pre = !!flags['with-preprocessing'];
+    const r = exportCheckpoint(flags.checkpoint as string, flags.onnx as string, { withPreprocessing: pre });
     const o = r.config.options;
-    console.log(`${flags.onnx}: ${(r.bytes / 2 ** 20).toFixed(1)} MiB, input "input" (N, 3, ${o.crop}, ${o.crop}) = (pixels - mean) * ${o.inputScale}, output "probabilities" (N, ${o.classes})`);
+    console.log(`${flags.onnx}: ${(r.bytes / 2 ** 20).toFixed(1)} MiB, input "input" (N, 3, ${o.crop}, ${o.crop}) = ${pre ? 'the 0..255 RGB centre crop' : `(pixels - mean) * ${o.inputScale}`}, ` +
+      `output "probabilities" (N, ${o.classes}); classes, mean, scale and crop rule in metadata_props`);
     return 0;
   },
 };

@@ -13,6 +13,7 @@ import { fit } from '../train/loop';
 import { Command } from './command';
 import { deviceFlag, resolveDevice, resolveTrainDevices } from './devices';
 import { flagHelp, FlagSpec, parseFlags } from './flags';
+import { fineTuneFlags, fineTuneOptions } from './finetune';
 import { modelFlags, modelOptions } from './model';
 import { BUILTIN, PAPER, Recipe } from './presets';
 
@@ -24,6 +25,7 @@ const trainFlags: Record<string, FlagSpec> = {
   out: { type: 'string', value: 'DIR', help: 'checkpoints and metrics.jsonl (default runs/<date>-<time>)' },
   overwrite: { type: 'bool', help: 'start afresh even if --out already holds a run' },
   ...modelFlags,
+  ...fineTuneFlags,
   'batch-size': { type: 'int', min: 1, help: `images per step (default ${PAPER.batchSize}; ${BUILTIN.batchSize} on the built-in set)` },
   epochs: { type: 'int', min: 1, help: `epochs (default ${PAPER.epochs}; ${BUILTIN.epochs} on the built-in set)` },
   lr: { type: 'number', min: 0, help: `learning rate (default ${PAPER.lr})` },
@@ -90,7 +92,7 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
   const data = builtIn ? await builtinData(log) : await preparedFolder(flags.data as string, flags.size as number, log);
   if (comm && comm.rank === 0) await comm.barrier();
   const size = readIndex(data).size;
-  model.crop ??= Math.min(227, size);
+  model.crop ??= Math.min(model.arch === 'torchvision' ? 224 : 227, size);
   if (model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
   const out = (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
   const controller = new AbortController();
@@ -107,7 +109,7 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
     log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}` +
       (comm ? `; ${(flags.parallel as string) ?? 'data'}-parallel over ${comm.size} ranks (${comm.engine}), ${(flags['batch-size'] as number) ?? recipe.batchSize} images per step in all` : ''));
     const r = await fit({
-      data, out, model, device: devices, log,
+      data, out, model, device: devices, log, ...fineTuneOptions(flags),
       batchSize: (flags['batch-size'] as number) ?? recipe.batchSize,
       epochs: (flags.epochs as number) ?? recipe.epochs,
       lr: (flags.lr as number) ?? recipe.lr,
@@ -138,7 +140,7 @@ async function train(flags: ReturnType<typeof parseFlags>['flags'], comm: Commun
 }
 
 function formatModel(o: Partial<ModelOptions>): string {
-  return `AlexNet (width ${o.width ?? 1}, crop ${o.crop}, ${o.activation}${o.lrn === false ? ', no LRN' : ''}${o.dropout === false ? ', no dropout' : ''}${o.overlappingPool === false ? ', 2x2 pooling' : ''})`;
+  return `${o.arch === 'torchvision' ? "torchvision's AlexNet" : 'AlexNet'} (width ${o.width ?? 1}, crop ${o.crop}, ${o.activation}${o.lrn === false ? ', no LRN' : ''}${o.dropout === false ? ', no dropout' : ''}${o.overlappingPool === false ? ', 2x2 pooling' : ''})`;
 }
 
 const evalFlags: Record<string, FlagSpec> = {

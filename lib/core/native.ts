@@ -1,4 +1,4 @@
-// Loads the native addon (prebuilds/ first, then build/Release) and types its surface.
+// Loads the native addon (a local build/Release build, else the prebuild in prebuilds/) and types its surface.
 // Nothing here validates: ops.ts and tensor.ts do that before calling in.
 import * as path from 'node:path';
 import type {
@@ -120,9 +120,11 @@ export function native(): NativeAddon {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       addon = (override ? require(path.resolve(override)) : require('node-gyp-build')(root)) as NativeAddon;
     } catch (err) {
+      // node-gyp-build's message is several lines; its first says what was looked for
       throw new Error(
-        `alexnet: could not load the native addon from ${root} (${(err as Error).message}). ` +
-          'Run `npm install` (or `npm run build:native`) to build it.',
+        `alexnet: could not load the native addon from ${root} (${(err as Error).message.split('\n')[0].trim()}). ` +
+          'Build it from source (needs cmake and a C++17 compiler): `npm rebuild alexnet-native` where it is a dependency ' +
+          '(npm 12 runs it only after `npm approve-scripts alexnet-native`), `npm run build:native` in a clone of the repository.',
       );
     }
   }

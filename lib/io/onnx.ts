@@ -37,6 +37,14 @@ export class Writer {
     return this;
   }
 
+  double(field: number, v: number): this {
+    this.key(field, 1);
+    const b = Buffer.alloc(8);
+    b.writeDoubleLE(v);
+    this.chunks.push(b);
+    return this;
+  }
+
   bytes(field: number, v: Buffer | Uint8Array | string): this {
     const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     this.key(field, 2);
@@ -99,17 +107,23 @@ export interface OnnxValue {
   dims: (number | string)[];
 }
 
-/** The serialized ModelProto of one graph: nodes in order, initializers, one input and one output. */
-export function encodeModel(graphName: string, nodes: Writer[], initializers: Writer[], input: OnnxValue, output: OnnxValue): Buffer {
+/**
+ * The serialized ModelProto of one graph: nodes in order, initializers, one input and one
+ * output, and metadata_props (key/value strings that tools show and read).
+ */
+export function encodeModel(graphName: string, nodes: Writer[], initializers: Writer[], input: OnnxValue, output: OnnxValue,
+  metadata: Record<string, string> = {}): Buffer {
   const graph = new Writer().bytes(2, graphName);
   for (const n of nodes) graph.message(1, n);
   for (const t of initializers) graph.message(5, t);
   graph.message(11, valueInfo(input.name, input.dims));
   graph.message(12, valueInfo(output.name, output.dims));
-  return new Writer()
+  const model = new Writer()
     .int(1, 8)  // IR version 8
     .bytes(2, 'alexnet-native')
     .message(7, graph)
-    .message(8, new Writer().bytes(1, '').int(2, 13))
-    .finish();
+    .message(8, new Writer().bytes(1, '').int(2, 13));
+  // ModelProto.metadata_props (14): StringStringEntryProto { key = 1, value = 2 }
+  for (const [key, value] of Object.entries(metadata)) model.message(14, new Writer().bytes(1, key).bytes(2, value));
+  return model.finish();
 }

@@ -41,7 +41,7 @@ export function makeLayer(spec: LayerSpec, input: SampleShape, parts: LayerParts
       return new Activation(name, input, spec.type);
     case 'dropout': {
       const s = need(parts.dropout, 'a dropout stream');
-      return new Dropout(name, input, spec.p, s.index, s.streams);
+      return new Dropout(name, input, spec.p, s.index, s.streams, spec.style ?? 'paper');
     }
     case 'flatten':
       return new Flatten(name, input);

@@ -4,7 +4,7 @@
 import { outputSize } from '../core/geometry';
 import * as ops from '../core/ops';
 import { Tensor } from '../core/tensor';
-import { SampleShape } from './spec';
+import { DropoutStyle, SampleShape } from './spec';
 
 export { SampleShape };
 
@@ -179,29 +179,52 @@ export class Activation extends Layer {
 export class Dropout extends Layer {
   private mask: Tensor | null = null;
 
-  /** index: this layer's place among the network's dropout layers (its Philox stream). */
-  constructor(name: string, inputShape: SampleShape, readonly p: number, readonly index: number, readonly streams: number) {
+  /**
+   * index: this layer's place among the network's dropout layers (its Philox stream). style
+   * 'paper': kept values unscaled in training, (1 - p) at test; 'inverted': kept values times
+   * 1 / (1 - p) in training, the identity at test.
+   */
+  constructor(name: string, inputShape: SampleShape, readonly p: number, readonly index: number, readonly streams: number,
+    readonly style: DropoutStyle = 'paper') {
     super(name, inputShape, inputShape);
   }
 
   forward(x: Tensor, ctx: Context): Tensor {
     this.mask?.dispose();
     this.mask = null;
-    if (!ctx.training) return ops.dropout(x, { p: this.p, training: false }).y;
+    const inverted = this.style === 'inverted';
+    // inverted at test: a copy (p 0 multiplies by 1), since the network frees each layer's input
+    if (!ctx.training) return ops.dropout(x, { p: inverted ? 0 : this.p, training: false }).y;
     const offset = ctx.step * this.streams + this.index;
     const rows = ctx.rows;
+    let mask: Tensor;
     if (rows && (rows.start !== 0 || rows.total !== x.shape[0])) {
       // element i of the global (total, ...) batch draws Philox number i: draw them all, keep ours
       const per = x.size / x.shape[0];
       const ones = Tensor.full([rows.total, ...x.shape.slice(1)], 1, x.device);
       const whole = ops.dropout(ones, { p: this.p, training: true, seed: ctx.seed, offset });
-      this.mask = Tensor.fromArray(whole.mask!.toFloat32Array().subarray(rows.start * per, (rows.start + x.shape[0]) * per), x.shape, x.device);
+      mask = Tensor.fromArray(whole.mask!.toFloat32Array().subarray(rows.start * per, (rows.start + x.shape[0]) * per), x.shape, x.device);
       for (const t of [ones, whole.y, whole.mask!]) t.dispose();
+    } else {
+      const { y, mask: m } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset });
+      if (!inverted) {
+        this.mask = m!;
+        return y;
+      }
+      y.dispose();
+      mask = m!;
+    }
+    if (!inverted) {
+      this.mask = mask;
       return ops.dropoutBackward(x, this.mask);  // x * mask, as the training forward computes it
     }
-    const { y, mask } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset });
-    this.mask = mask!;
-    return y;
+    // the same 0/1 mask scaled by 1 / (1 - p); dropoutBackward is the elementwise product
+    // with a mask, so y = x * mask' and dx = dy * mask' both use it
+    const scale = Tensor.full(mask.shape, 1 / (1 - this.p), x.device);
+    this.mask = ops.dropoutBackward(scale, mask);
+    scale.dispose();
+    mask.dispose();
+    return ops.dropoutBackward(x, this.mask);
   }
 
   backward(dy: Tensor, inputGrad: boolean): Tensor | null {

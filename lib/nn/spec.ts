@@ -13,11 +13,19 @@ export type LayerSpec =
   | { type: 'lrn'; name: string; size: number; alpha: number; beta: number; k: number; groups: number }
   | { type: 'maxpool'; name: string; kernel: number; stride: number }
   | { type: 'relu' | 'tanh'; name: string }
-  | { type: 'dropout'; name: string; p: number }
+  /**
+   * style: 'paper' (the default; training keeps values unscaled, test multiplies by 1 - p) or
+   * 'inverted' (torchvision's: training scales kept values by 1 / (1 - p), test is the identity)
+   */
+  | { type: 'dropout'; name: string; p: number; style?: DropoutStyle }
   | { type: 'flatten'; name: string }
   | { type: 'fc'; name: string; out: number; biasInit: number };
 
+export type DropoutStyle = 'paper' | 'inverted';
+
 export interface ModelOptions {
+  /** the layer layout: the paper's (default) or torchvision's (nn/torchvision.ts) */
+  arch?: 'alexnet' | 'torchvision';
   /** multiplies every layer's kernel count (1 = the paper's) */
   width: number;
   /** input crop, square (227 gives the paper's 55x55 conv1 map) */
@@ -55,6 +63,7 @@ export interface ModelConfig {
 
 /** AlexNet (paper section 3.5, figure 2) as layer specs. */
 export function alexnet(partial: Partial<ModelOptions> = {}): ModelConfig {
+  if (partial.arch === 'torchvision') return torchvisionAlexnet(partial);
   const o = checkOptions({ ...paperOptions, ...partial });
   const g = o.columns;
   // kernel counts scaled by width, kept divisible by the number of columns
@@ -82,12 +91,53 @@ export function alexnet(partial: Partial<ModelOptions> = {}): ModelConfig {
   return { name: 'alexnet', options: o, input: [3, o.crop, o.crop], layers };
 }
 
+/**
+ * torchvision's AlexNet (torchvision.models.alexnet, from "One weird trick", Krizhevsky 2014):
+ * 64/192/384/256/256 kernels, conv1 padded by 2, no LRN, no groups, dropout before fc6 and
+ * fc7 (the inverted kind), 224x224 input. Layer names are ours (conv1 ... fc8); nn/pretrained.ts
+ * maps torchvision's state_dict names (features.0.weight ...) onto them. At 224 the last pool
+ * gives 6x6, so torchvision's AdaptiveAvgPool2d((6, 6)) is the identity and is left out.
+ */
+export function torchvisionAlexnet(partial: Partial<ModelOptions> = {}): ModelConfig {
+  // one column, no LRN, overlapping pooling: torchvision's, whatever was asked of the paper's model
+  const o = checkOptions({
+    ...paperOptions, crop: 224, init: 'he', inputScale: TORCHVISION_INPUT_SCALE, ...partial,
+    arch: 'torchvision', lrn: false, columns: 1, overlappingPool: true,
+  });
+  const ch = (n: number) => Math.max(1, Math.round(n * o.width));
+  const act = (name: string): LayerSpec => ({ type: o.activation, name });
+  const pool = (name: string): LayerSpec => ({ type: 'maxpool', name, kernel: 3, stride: 2 });
+  const drop = (name: string): LayerSpec[] => (o.dropout ? [{ type: 'dropout', name, p: 0.5, style: 'inverted' }] : []);
+  const conv = (name: string, out: number, kernel: number, stride: number, padding: number): LayerSpec =>
+    ({ type: 'conv', name, out: ch(out), kernel, stride, padding, groups: 1, biasInit: 0 });
+  const layers: LayerSpec[] = [
+    conv('conv1', 64, 11, 4, 2), act('relu1'), pool('pool1'),
+    conv('conv2', 192, 5, 1, 2), act('relu2'), pool('pool2'),
+    conv('conv3', 384, 3, 1, 1), act('relu3'),
+    conv('conv4', 256, 3, 1, 1), act('relu4'),
+    conv('conv5', 256, 3, 1, 1), act('relu5'), pool('pool5'),
+    { type: 'flatten', name: 'flatten' },
+    ...drop('drop6'), { type: 'fc', name: 'fc6', out: ch(4096), biasInit: 0 }, act('relu6'),
+    ...drop('drop7'), { type: 'fc', name: 'fc7', out: ch(4096), biasInit: 0 }, act('relu7'),
+    { type: 'fc', name: 'fc8', out: o.classes, biasInit: 0 },
+  ];
+  return { name: 'torchvision-alexnet', options: o, input: [3, o.crop, o.crop], layers };
+}
+
+/**
+ * torchvision's input is (pixels / 255 - mean_c) / std_c with std (0.229, 0.224, 0.225); ours
+ * is (pixels - mean) * inputScale, one scale for all channels: 1 / (255 * 0.226), the mean std.
+ * Imported weights absorb the rest per channel into conv1 (nn/pretrained.ts).
+ */
+export const TORCHVISION_INPUT_SCALE = 1 / (255 * 0.226);
+
 function checkOptions(o: ModelOptions): ModelOptions {
   const op = 'alexnet';
   if (!(typeof o.width === 'number' && o.width > 0 && o.width <= 16)) throw new ArgumentError(op, 'width', 'a number in (0, 16]', describe(o.width));
   if (!Number.isInteger(o.crop) || o.crop < 1) throw new ArgumentError(op, 'crop', 'a positive integer', describe(o.crop));
   if (!Number.isInteger(o.classes) || o.classes < 2) throw new ArgumentError(op, 'classes', 'an integer >= 2', describe(o.classes));
   if (o.activation !== 'relu' && o.activation !== 'tanh') throw new ArgumentError(op, 'activation', "'relu' or 'tanh'", describe(o.activation));
+  if (o.arch !== undefined && o.arch !== 'alexnet' && o.arch !== 'torchvision') throw new ArgumentError(op, 'arch', "'alexnet' or 'torchvision'", describe(o.arch));
   if (o.columns !== 1 && o.columns !== 2) throw new ArgumentError(op, 'columns', '1 or 2', describe(o.columns));
   if (o.init !== 'paper' && o.init !== 'he') throw new ArgumentError(op, 'init', "'paper' or 'he'", describe(o.init));
   if (!(typeof o.inputScale === 'number' && o.inputScale > 0 && Number.isFinite(o.inputScale)))

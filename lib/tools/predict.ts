@@ -74,7 +74,7 @@ export function classify(net: Network, input: InputSpec, img: Uint8Array,
   logits.dispose();
   xent.dispose();
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, o.k ?? 5);
-  return order.map((i) => ({ class: o.synsets?.get(input.classes[i]) ?? input.classes[i], index: i, probability: probs[i] }));
+  return order.map((i) => ({ class: o.synsets?.get(input.classes[i]) ?? input.names?.[i] ?? input.classes[i], index: i, probability: probs[i] }));
 }
 
 /**

@@ -37,6 +37,8 @@ export interface RunState {
 /** What prediction needs of the training data: its classes, image side and mean image. */
 export interface InputSpec {
   classes: string[];
+  /** human-readable class names (ImageNet's synset words), where the data had them */
+  names?: string[];
   /** side of the stored square images the crops are taken from */
   size: number;
   /** (3, size, size) in 0..255 units */
@@ -60,6 +62,7 @@ export function saveCheckpoint(file: string, net: Model, sgd: Sgd | null, state:
   if (input) {
     tensors.set('input/mean', { shape: [3, input.size, input.size], data: input.mean });
     metadata.classes = JSON.stringify(input.classes);
+    if (input.names) metadata.class_names = JSON.stringify(input.names);
     if (input.data) metadata.data = input.data;
   }
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
@@ -76,7 +79,8 @@ export function loadCheckpoint(file: string): Checkpoint {
   }
   const mean = st.tensors.get('input/mean');
   const input = mean && st.metadata.classes
-    ? { classes: JSON.parse(st.metadata.classes), size: mean.shape[1], mean: mean.data, data: st.metadata.data }
+    ? { classes: JSON.parse(st.metadata.classes), size: mean.shape[1], mean: mean.data, data: st.metadata.data,
+      ...(st.metadata.class_names ? { names: JSON.parse(st.metadata.class_names) } : {}) }
     : undefined;
   return { config: JSON.parse(st.metadata.config), state: JSON.parse(st.metadata.state), weights, velocity, input };
 }

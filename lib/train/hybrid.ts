@@ -229,6 +229,8 @@ export class HybridParallel implements Model {
         const m = new Float32Array(N * k);
         const real = Math.max(0, Math.min(k, s.out - this.rank * k));
         for (let r = 0; r < N; r++) m.set(g.subarray(r * s.out + this.rank * k, r * s.out + this.rank * k + real), r * k);
+        // inverted dropout keeps the same elements, scaled by 1 / (1 - p) (see Dropout)
+        if (s.layer.style === 'inverted') for (let i = 0; i < m.length; i++) m[i] *= 1 / (1 - s.layer.p);
         for (const t of [ones, whole.y, whole.mask!]) t.dispose();
         const mask = Tensor.fromArray(m, [N, k], h.device);
         this.masks.push(mask);

@@ -7,6 +7,7 @@ import { Communicator } from '../core/comm';
 import { Device, DeviceLike, parseDevices } from '../core/device';
 import { Tensor } from '../core/tensor';
 import { PreparedData, openPrepared } from '../data/format';
+import { EventWriter } from '../io/tfevents';
 import { Batch, DataLoader } from '../data/loader';
 import { buildNetwork } from '../nn/build';
 import { SoftmaxCrossEntropy } from '../nn/layers';
@@ -17,11 +18,12 @@ import { Checkpoint, InputSpec, loadCheckpoint, restore, RunState, runFiles, sav
 import { DataParallel, DistributedStep, evaluateDistributed, trainStepDistributed, trainStepHybrid } from './distributed';
 import { HybridParallel } from './hybrid';
 import { evaluate } from './evaluate';
-import { appendMetrics, EpochMetrics, formatDuration, formatEpoch, topkErrors } from './metrics';
+import { FineTuneOptions, initFrom, layerLr } from './finetune';
+import { appendMetrics, EpochMetrics, tensorboardScalars, formatDuration, formatEpoch, topkErrors } from './metrics';
 import { Sgd } from './optim';
 import { nextSchedule, plateauSchedule, stepSchedule } from './schedule';
 
-export interface FitOptions {
+export interface FitOptions extends FineTuneOptions {
   /** a prepared folder (lib/data) */
   data: string;
   /** where checkpoints and metrics.jsonl go */
@@ -119,6 +121,8 @@ export interface Run {
   train: DataLoader;
   val: DataLoader;
   input: InputSpec;
+  /** TensorBoard's event file in the run folder (rank 0 alone writes it) */
+  events: EventWriter | null;
 }
 
 /** Whether this process writes the run folder (rank 0 of a distributed run). */
@@ -171,14 +175,17 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
   const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers, shard });
   // hybrid: the fc layers need every rank in every batch, so each rank validates every image
   const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers, shard: hybrid ? undefined : shard });
-  const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data) };
-  const net = !comm ? buildNetwork(config, state.seed, devices)
-    : hybrid ? new HybridParallel(buildNetwork(config, state.seed, devices) as Network, comm)
-      : new DataParallel(buildNetwork(config, state.seed, devices) as Network, comm);
-  const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
+  const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data),
+    ...(prepared.index.classNames ? { names: prepared.index.classNames } : {}) };
+  const base = buildNetwork(config, state.seed, devices);
+  // (every rank reads the same file, before a hybrid run splits its fc layers)
+  if (!ck && opts.initFrom) initFrom(base, opts.initFrom, opts.log);
+  const net = !comm ? base : hybrid ? new HybridParallel(base as Network, comm) : new DataParallel(base as Network, comm);
+  const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay, layerLr: layerLr(config, opts) });
   if (ck) restore(net, sgd, ck, files.last);
   if (!opts.resume && writes(opts) && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
-  return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input };
+  const events = writes(opts) ? new EventWriter(opts.out, { fresh: !opts.resume }) : null;
+  return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input, events };
 }
 
 /**
@@ -252,6 +259,7 @@ async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetri
     seconds: sums.seconds, data_seconds: sums.dataSeconds, compute_seconds: sums.seconds - sums.dataSeconds,
   };
   if (writes(opts)) appendMetrics(files.metrics, m);
+  run.events?.scalars(state.step, tensorboardScalars(m));
   opts.log(formatEpoch(m, opts.epochs));
   state.epoch += 1;
   state.batchInEpoch = 0;

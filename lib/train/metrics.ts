@@ -45,6 +45,14 @@ export function appendMetrics(file: string, m: EpochMetrics): void {
   fs.appendFileSync(file, JSON.stringify(m) + '\n');
 }
 
+/** An epoch's metrics as TensorBoard scalars, by tag. */
+export function tensorboardScalars(m: EpochMetrics): Record<string, number> {
+  return {
+    'train/loss': m.train_loss, 'train/top1_error': m.train_top1_error, 'val/top1_error': m.val_top1_error,
+    'val/top5_error': m.val_top5_error, 'lr': m.lr, 'images_per_second': m.images_per_second, 'epoch': m.epoch,
+  };
+}
+
 /** The line printed after each epoch. */
 export function formatEpoch(m: EpochMetrics, epochs: number): string {
   return `epoch ${m.epoch}/${epochs}: lr ${m.lr} loss ${m.train_loss.toFixed(4)} train top-1 err ${(100 * m.train_top1_error).toFixed(1)}% ` +

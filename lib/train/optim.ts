@@ -9,6 +9,12 @@ export interface SgdConfig {
   lr: number;
   momentum: number;
   weightDecay: number;
+  /**
+   * learning-rate multipliers by layer name (as cuda-convnet's epsW and Caffe's lr_mult): a
+   * layer's parameters step at lr times its multiplier; 0 freezes the layer (no update, no
+   * weight decay). Layers not named step at lr.
+   */
+  layerLr?: Record<string, number>;
 }
 
 export class Sgd {
@@ -25,14 +31,17 @@ export class Sgd {
       throw new ArgumentError(op, 'momentum', 'a number in [0, 1)', describe(config.momentum));
     if (!(Number.isFinite(config.weightDecay) && config.weightDecay >= 0))
       throw new ArgumentError(op, 'weightDecay', 'a finite number >= 0', describe(config.weightDecay));
+    for (const [layer, m] of Object.entries(config.layerLr ?? {}))
+      if (!(Number.isFinite(m) && m >= 0)) throw new ArgumentError(op, `layerLr.${layer}`, 'a finite number >= 0', describe(m));
     for (const p of params) this.velocity.set(p.name, Tensor.zeros(p.value.shape, p.value.device));
   }
 
   /** One update of every parameter that has a gradient, at learning rate lr. */
   step(lr: number): void {
     for (const p of this.params) {
-      if (!p.grad) continue;
-      ops.sgdUpdate(p.value, p.grad, this.velocity.get(p.name)!, { lr, momentum: this.config.momentum, weightDecay: this.config.weightDecay });
+      const mult = this.config.layerLr?.[p.name.split('.')[0]] ?? 1;  // 'conv2.weight', or a column's 'conv2.A.weight'
+      if (!p.grad || mult === 0) continue;
+      ops.sgdUpdate(p.value, p.grad, this.velocity.get(p.name)!, { lr: lr * mult, momentum: this.config.momentum, weightDecay: this.config.weightDecay });
     }
   }
 

@@ -6,7 +6,11 @@ namespace comm {
 
 EngineInfo mpi_info() {
   EngineInfo i;
-  i.reason = "no MPI was found when the addon was built (install openmpi-bin and libopenmpi-dev, then rebuild)";
+#if defined(ALEXNET_MPI_WHY_NOT)
+  i.reason = ALEXNET_MPI_WHY_NOT;
+#else
+  i.reason = "no MPI was found when the addon was built";
+#endif
   return i;
 }
 

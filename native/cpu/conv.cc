@@ -5,6 +5,9 @@
 //   Y     (K/G, B*OH*OW)        = w_g (K/G, C/G*KH*KW) * col_g, then scattered into y
 //   col_g                       = w_g^T * DY (DY gathered from dy like Y), col2im into dx
 //   dw_g (K/G, C/G*KH*KW)      += DY * col_g^T;  db = sum over n, oh, ow of dy
+// Planes of at least kDirectPlane outputs take one image per GEMM instead (wide enough alone),
+// reading and writing x, y and dy in place: no gather or scatter, and columns that stay in
+// cache. The forward pass's bias is one more column of w_g against a row of ones in col_g.
 // The GEMMs are the BLAS's (threaded by it); im2col, col2im and the scatters are threaded here.
 //   x: (N, C, H, W)   w: (K, C/G, KH, KW)   b: (K)   y: (N, K, OH, OW)
 #include <algorithm>
@@ -19,6 +22,9 @@ namespace {
 // Floats of im2col buffer per chunk: large enough for big GEMMs, small enough for caches of
 // memory (AlexNet conv1 at batch 128 would need 140 M floats for the whole batch).
 constexpr int64_t kColBudget = int64_t(8) << 20;
+// Output planes at least this large take one image per GEMM in the forward pass (AlexNet:
+// conv1's 55x55 and conv2's 27x27; the 13x13 layers are batched into wider GEMMs).
+constexpr int kDirectPlane = 512;
 
 struct Geometry {
   int cg, kg, rows, plane, chunk;
@@ -51,6 +57,13 @@ void im2col(const ConvParams& p, const Geometry& g, const float* x, int n0, int 
         continue;
       }
       const float* xr = xc + size_t(iy) * p.w;
+      if (p.stride_w == 1) {  // ix = ox - pad + kx: a contiguous run between zero edges
+        const int lo = std::min(p.ow, std::max(0, p.pad_w - kx)), hi = std::max(lo, std::min(p.ow, p.w + p.pad_w - kx));
+        std::fill(o, o + lo, 0.0f);
+        std::copy(xr + lo - p.pad_w + kx, xr + hi - p.pad_w + kx, o + lo);
+        std::fill(o + hi, o + p.ow, 0.0f);
+        continue;
+      }
       for (int ox = 0; ox < p.ow; ++ox) {
         const int ix = ox * p.stride_w - p.pad_w + kx;
         o[ox] = (ix >= 0 && ix < p.w) ? xr[ix] : 0.0f;
@@ -111,28 +124,57 @@ struct Scratch {
 
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
   const Geometry g = geometry(p);
-  Scratch col(size_t(g.rows) * g.chunk * g.plane), out(size_t(g.kg) * g.chunk * g.plane);
-  for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
-    const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
-    for (int group = 0; group < p.groups; ++group) {
-      im2col(p, g, x, n0, nb, group, col.data);
-      gemm(false, false, g.kg, width, g.rows, 1.0f, w + size_t(group) * g.kg * g.rows, g.rows, col.data, width, 0.0f, out.data, width);
-      scatter(p, g, out.data, n0, nb, group, y);
+  // The bias rides in the GEMM: each group's weights get a last column b_g and the columns a
+  // last row of ones, so Y = [w_g | b_g] [col; 1] needs no pass over y of its own.
+  const int depth = g.rows + (b ? 1 : 0);
+  Scratch wb(b ? size_t(p.k) * depth : 0);
+  if (b) {
+    for (int k = 0; k < p.k; ++k) {
+      std::copy_n(w + size_t(k) * g.rows, g.rows, wb.data + size_t(k) * depth);
+      wb.data[size_t(k) * depth + g.rows] = b[k];
     }
   }
-  if (b) {
-    parallel_for(int64_t(p.n) * p.k, [&](int64_t nk) {
-      const float bias = b[nk % p.k];
-      float* yp = y + size_t(nk) * g.plane;
-      for (int i = 0; i < g.plane; ++i) yp[i] += bias;
-    });
+  const float* wg0 = b ? wb.data : w;
+  if (g.plane >= kDirectPlane) {
+    // Large planes: one image per GEMM, written straight into y (N = OH*OW is wide enough),
+    // so the columns stay small and there is nothing to scatter.
+    Scratch col(size_t(depth) * g.plane);
+    if (b) std::fill_n(col.data + size_t(g.rows) * g.plane, g.plane, 1.0f);
+    for (int n = 0; n < p.n; ++n)
+      for (int group = 0; group < p.groups; ++group) {
+        im2col(p, g, x, n, 1, group, col.data);
+        float* yg = y + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
+        gemm(false, false, g.kg, g.plane, depth, 1.0f, wg0 + size_t(group) * g.kg * depth, depth, col.data, g.plane, 0.0f, yg, g.plane);
+      }
+    return;
+  }
+  Scratch col(size_t(depth) * g.chunk * g.plane), out(size_t(g.kg) * g.chunk * g.plane);
+  for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
+    const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
+    if (b) std::fill_n(col.data + size_t(g.rows) * width, width, 1.0f);
+    for (int group = 0; group < p.groups; ++group) {
+      im2col(p, g, x, n0, nb, group, col.data);
+      gemm(false, false, g.kg, width, depth, 1.0f, wg0 + size_t(group) * g.kg * depth, depth, col.data, width, 0.0f, out.data, width);
+      scatter(p, g, out.data, n0, nb, group, y);
+    }
   }
 }
 
 void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx) {
   const Geometry g = geometry(p);
-  Scratch col(size_t(g.rows) * g.chunk * g.plane), d(size_t(g.kg) * g.chunk * g.plane);
   fill(conv_x_size(p), 0.0f, dx);
+  if (g.plane >= kDirectPlane) {
+    // one image per GEMM: dy_(n,g) (K/G, OH*OW) is already the GEMM's operand, no gather
+    Scratch col(size_t(g.rows) * g.plane);
+    for (int n = 0; n < p.n; ++n)
+      for (int group = 0; group < p.groups; ++group) {
+        const float* dyg = dy + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
+        gemm(true, false, g.rows, g.plane, g.kg, 1.0f, w + size_t(group) * g.kg * g.rows, g.rows, dyg, g.plane, 0.0f, col.data, g.plane);
+        col2im(p, g, col.data, n, 1, group, dx);
+      }
+    return;
+  }
+  Scratch col(size_t(g.rows) * g.chunk * g.plane), d(size_t(g.kg) * g.chunk * g.plane);
   for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
     const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
     for (int group = 0; group < p.groups; ++group) {
@@ -146,15 +188,27 @@ void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, 
 
 void conv2d_backward_filter(const ConvParams& p, const float* x, const float* dy, float* dw, float* db) {
   const Geometry g = geometry(p);
-  Scratch col(size_t(g.rows) * g.chunk * g.plane), d(size_t(g.kg) * g.chunk * g.plane);
-  for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
-    const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
-    for (int group = 0; group < p.groups; ++group) {
-      im2col(p, g, x, n0, nb, group, col.data);
-      gather(p, g, dy, n0, nb, group, d.data);
-      // dw_g (K/G, rows) (+)= DY (K/G, width) * col^T (width, rows)
-      gemm(false, true, g.kg, g.rows, width, 1.0f, d.data, width, col.data, width, n0 == 0 ? 0.0f : 1.0f,
-           dw + size_t(group) * g.kg * g.rows, g.rows);
+  if (g.plane >= kDirectPlane) {
+    // one image per GEMM: dw_g (K/G, rows) += dy_(n,g) (K/G, OH*OW) col^T, dy read in place
+    Scratch col(size_t(g.rows) * g.plane);
+    for (int n = 0; n < p.n; ++n)
+      for (int group = 0; group < p.groups; ++group) {
+        im2col(p, g, x, n, 1, group, col.data);
+        const float* dyg = dy + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
+        gemm(false, true, g.kg, g.rows, g.plane, 1.0f, dyg, g.plane, col.data, g.plane, n == 0 ? 0.0f : 1.0f,
+             dw + size_t(group) * g.kg * g.rows, g.rows);
+      }
+  } else {
+    Scratch col(size_t(g.rows) * g.chunk * g.plane), d(size_t(g.kg) * g.chunk * g.plane);
+    for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
+      const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
+      for (int group = 0; group < p.groups; ++group) {
+        im2col(p, g, x, n0, nb, group, col.data);
+        gather(p, g, dy, n0, nb, group, d.data);
+        // dw_g (K/G, rows) (+)= DY (K/G, width) * col^T (width, rows)
+        gemm(false, true, g.kg, g.rows, width, 1.0f, d.data, width, col.data, width, n0 == 0 ? 0.0f : 1.0f,
+             dw + size_t(group) * g.kg * g.rows, g.rows);
+      }
     }
   }
   if (db) {
