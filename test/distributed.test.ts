@@ -77,8 +77,13 @@ test('the shards of every batch are disjoint, in order, and together the batch o
 test('dropout on a shard of a global batch draws the rows of the global mask, whatever the split', (t) => {
   const n = 6, f = 40;
   const x = Tensor.fromArray(Array.from({ length: n * f }, (_, i) => 1 + (i % 7)), [n, f]);
-  const layer = new Dropout('drop', [f], 0.5, 1, 2);
   const ctx = { training: true, seed: 11, step: 3 };
+  // inverted dropout (scaled kept values) shards the same way
+  const inverted = new Dropout('drop', [f], 0.5, 1, 2, 'inverted');
+  const all = inverted.forward(x, ctx).toFloat32Array();
+  const half = Tensor.fromArray(x.toFloat32Array().subarray(3 * f), [3, f]);
+  t.deepEqual(inverted.forward(half, { ...ctx, rows: { start: 3, total: n } }).toFloat32Array(), all.subarray(3 * f));
+  const layer = new Dropout('drop', [f], 0.5, 1, 2);
   const whole = layer.forward(x, ctx).toFloat32Array();
   for (const ranks of [2, 3]) {
     const got: number[] = [];
