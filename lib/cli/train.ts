@@ -2,6 +2,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { Communicator, launchedRanks } from '../core/comm';
+import { Device } from '../core/device';
 import { builtinData, builtinPrepared, preparedFolder } from '../data/cache';
 import { readIndex } from '../data/format';
 import { DataLoader } from '../data/loader';
@@ -55,6 +57,11 @@ const trainFlags: Record<string, FlagSpec> = {
   'max-batches': { type: 'int', min: 0, default: 0, help: 'batches per epoch at most (0: all), for quick runs' },
   size: { type: 'int', min: 1, default: 256, help: 'stored image side when --data must be prepared' },
   progress: { type: 'bool', help: 'draw the progress bar even when stderr is not a terminal' },
+  parallel: {
+    type: 'choice', choices: ['data', 'hybrid'],
+    help: "under mpirun or srun: data (the default there: every rank trains on its share of each --batch-size batch) or hybrid (Krizhevsky's 'one weird trick': conv layers data-parallel, fc6-fc8 split over the ranks)",
+  },
+  'comm-timeout': { type: 'number', min: 0, default: 120, help: 'under mpirun: seconds a collective waits for the slowest rank before every rank stops, naming it (0: forever)' },
 };
 
 export const trainCommand: Command = {
@@ -63,68 +70,101 @@ export const trainCommand: Command = {
   help: flagHelp(trainFlags),
   async run(argv) {
     const { flags, given } = parseFlags('train', argv, trainFlags);
-    const log = (line: string) => console.log(line);
-    const devices = resolveTrainDevices(flags);  // a bad --device fails before any data is made
-    const resumed = resumeTarget(flags);
-    const dataFlag = (flags.data as string | undefined) ?? resumed?.data;
-    const builtIn = dataFlag === undefined || path.resolve(dataFlag) === path.resolve(builtinPrepared());
-    const data = dataFlag === undefined ? await builtinData(log) : await preparedFolder(dataFlag, flags.size as number, log);
-    const index = readIndex(data);
-    const chosen = chooseRecipe(flags.recipe as 'auto' | 'paper' | 'small', { builtIn, trainImages: index.splits.train.count });
-    // a batch is never larger than the training set
-    const recipe = { ...chosen.recipe, batchSize: Math.min(chosen.recipe.batchSize, index.splits.train.count) };
-    const why = chosen.why;
-    // a resumed run keeps its checkpoint's model: only the model flags given must agree with it
-    const model = resumed ? definedOnly(modelOptions(Object.fromEntries([...given].map((k) => [k, flags[k]])))) : { ...recipe.model, ...modelOptions(flags) };
-    // weights of our own checkpoint learned with its input scale: a fine-tuned run keeps it unless told
-    const source = !resumed && flags['init-from'] !== undefined && !given.has('input-scale') ? ownCheckpointScale(flags['init-from'] as string) : undefined;
-    if (source !== undefined) model.inputScale = source;
-    const size = index.size;
-    if (!resumed) model.crop ??= Math.min(model.arch === 'torchvision' ? 224 : 227, size);
-    if (model.crop !== undefined && model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
-    const out = resumed?.out ?? (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
-    const controller = new AbortController();
-    const onSigint = () => {
-      if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: stop now
-      log('\nstopping after this batch (Ctrl-C again to quit at once)');
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
+    // under mpirun / srun: distributed, one process per rank; rank 0 alone prints and writes
+    const launch = launchedRanks();
+    if (flags.parallel && !launch) throw new Error('--parallel needs several processes: start them with mpirun -np N (or srun) ... train');
+    // (a Slurm job's single process is not distributed: one rank trains alone, as without a launcher)
+    const comm = launch && (launch.size > 1 || flags.parallel) ? await Communicator.open(resolveTrainDevices(flags)[0].kind === 'cpu' ? 'mpi' : 'nccl', { timeoutMs: 1000 * (flags['comm-timeout'] as number) }) : undefined;
     try {
-      if (resumed) log(`resuming ${formatModel(resumed.model)} on ${data} (${devices.join(',')}), output in ${out}`);
-      else {
-        log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}`);
-        log(`recipe ${recipe.name} (${why}): ${describeRecipe(recipe)}${recipe.name === 'paper' ? '' : '; --recipe paper for the paper\'s'}; flags override it`);
-        if (source !== undefined) log(`input scale ${source}, as the --init-from checkpoint was trained`);
-      }
-      const r = await fit({
-        data, out, model, device: devices, log, ...fineTuneOptions(flags),
-        batchSize: (flags['batch-size'] as number) ?? resumed?.batchSize ?? recipe.batchSize,
-        epochs: (flags.epochs as number) ?? resumed?.epochs ?? recipe.epochs,
-        lr: (flags.lr as number) ?? recipe.lr,
-        momentum: flags.momentum as number,
-        weightDecay: flags['weight-decay'] as number,
-        schedule: (flags.schedule as Recipe['schedule']) ?? recipe.schedule,
-        patience: flags.patience as number,
-        stepEvery: (flags['step-every'] as number) ?? recipe.stepEvery,
-        seed: flags.seed as number,
-        resume: !!flags.resume,
-        overwrite: !!flags.overwrite,
-        tenCrop: !!flags['ten-crop'],
-        workers: (flags.workers as number) ?? Math.max(1, os.cpus().length - 1),
-        maxBatches: flags['max-batches'] as number,
-        progress: flags.progress ? true : Boolean(process.stderr.isTTY),
-        signal: controller.signal,
-      });
-      const last = r.metrics[r.metrics.length - 1];
-      if (last) log(`validation top-1 accuracy ${(100 * (1 - last.val_top1_error)).toFixed(1)}%, top-5 accuracy ${(100 * (1 - last.val_top5_error)).toFixed(1)}% after epoch ${last.epoch}`);
-      log(`checkpoint: ${r.lastCheckpoint} (best: ${r.bestCheckpoint})\nmetrics: ${r.metricsFile}`);
-      return r.interrupted ? 130 : 0;
+      return await train(flags, given, comm);
+    } catch (err) {
+      if (!comm) throw err;
+      // every rank stops: the others are (or will be) waiting on this one in a collective
+      console.error(`alexnet train: rank ${comm.rank} of ${comm.size}: ${(err as Error).message}`);
+      comm.abort(1);
+      await new Promise((r) => setTimeout(r, 30_000));  // MPI_Abort ends this process first
+      return 1;
     } finally {
-      process.off('SIGINT', onSigint);
+      await comm?.close();
     }
   },
 };
+
+async function train(flags: ReturnType<typeof parseFlags>['flags'], given: Set<string>, comm: Communicator | undefined): Promise<number> {
+  const quiet = comm !== undefined && comm.rank !== 0;
+  const log = quiet ? () => {} : (line: string) => console.log(line);
+  let devices = resolveTrainDevices(flags);  // a bad --device fails before any data is made
+  // NCCL: one rank per GPU, the local rank's
+  if (comm?.engine === 'nccl') devices = [Device.parse(`${devices[0].kind}:${comm.localRank}`)];
+  const resumed = resumeTarget(flags);
+  const dataFlag = (flags.data as string | undefined) ?? resumed?.data;
+  const builtIn = dataFlag === undefined || path.resolve(dataFlag) === path.resolve(builtinPrepared());
+  // distributed: rank 0 prepares the data (once) while the others wait, then they open it
+  if (comm && comm.rank !== 0) await comm.barrier();
+  const data = dataFlag === undefined ? await builtinData(log) : await preparedFolder(dataFlag, flags.size as number, log);
+  if (comm && comm.rank === 0) await comm.barrier();
+  const index = readIndex(data);
+  const chosen = chooseRecipe(flags.recipe as 'auto' | 'paper' | 'small', { builtIn, trainImages: index.splits.train.count });
+  // a batch is never larger than the training set
+  const recipe = { ...chosen.recipe, batchSize: Math.min(chosen.recipe.batchSize, index.splits.train.count) };
+  const why = chosen.why;
+  // a resumed run keeps its checkpoint's model: only the model flags given must agree with it
+  const model = resumed ? definedOnly(modelOptions(Object.fromEntries([...given].map((k) => [k, flags[k]])))) : { ...recipe.model, ...modelOptions(flags) };
+  // weights of our own checkpoint learned with its input scale: a fine-tuned run keeps it unless told
+  const source = !resumed && flags['init-from'] !== undefined && !given.has('input-scale') ? ownCheckpointScale(flags['init-from'] as string) : undefined;
+  if (source !== undefined) model.inputScale = source;
+  const size = index.size;
+  if (!resumed) model.crop ??= Math.min(model.arch === 'torchvision' ? 224 : 227, size);
+  if (model.crop !== undefined && model.crop > size) throw new Error(`--crop ${model.crop} is larger than the prepared images (${size}x${size})`);
+  const out = resumed?.out ?? (flags.out as string) ?? path.join('runs', new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-'));
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);  // a second Ctrl-C: stop now
+    log('\nstopping after this batch (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  // under a launcher, SIGTERM (srun's) and SIGUSR1 (which mpirun forwards to every rank:
+  // `kill -USR1 <mpirun's pid>`) stop after this step too, and rank 0 saves
+  if (comm) for (const sig of ['SIGTERM', 'SIGUSR1'] as const) process.on(sig, onSigint);
+  try {
+    if (comm) log(`${(flags.parallel as string) ?? 'data'}-parallel over ${comm.size} ranks (${comm.engine}): the batch size is the global batch, split over the ranks`);
+    if (resumed) log(`resuming ${formatModel(resumed.model)} on ${data} (${devices.join(',')}), output in ${out}`);
+    else {
+      log(`training ${formatModel(model)} on ${data} (${devices.join(',')}), output in ${out}`);
+      log(`recipe ${recipe.name} (${why}): ${describeRecipe(recipe)}${recipe.name === 'paper' ? '' : '; --recipe paper for the paper\'s'}; flags override it`);
+      if (source !== undefined) log(`input scale ${source}, as the --init-from checkpoint was trained`);
+    }
+    const r = await fit({
+      data, out, model, device: devices, log, ...fineTuneOptions(flags),
+      batchSize: (flags['batch-size'] as number) ?? resumed?.batchSize ?? recipe.batchSize,
+      epochs: (flags.epochs as number) ?? resumed?.epochs ?? recipe.epochs,
+      lr: (flags.lr as number) ?? recipe.lr,
+      momentum: flags.momentum as number,
+      weightDecay: flags['weight-decay'] as number,
+      schedule: (flags.schedule as Recipe['schedule']) ?? recipe.schedule,
+      patience: flags.patience as number,
+      stepEvery: (flags['step-every'] as number) ?? recipe.stepEvery,
+      seed: flags.seed as number,
+      resume: !!flags.resume,
+      overwrite: !!flags.overwrite,
+      tenCrop: !!flags['ten-crop'],
+      workers: (flags.workers as number) ?? Math.max(1, os.cpus().length - 1),
+      maxBatches: flags['max-batches'] as number,
+      progress: !quiet && (flags.progress ? true : Boolean(process.stderr.isTTY)),
+      signal: controller.signal,
+      comm,
+      parallel: (flags.parallel as 'data' | 'hybrid' | undefined) ?? 'data',
+    });
+    const last = r.metrics[r.metrics.length - 1];
+    if (last) log(`validation top-1 accuracy ${(100 * (1 - last.val_top1_error)).toFixed(1)}%, top-5 accuracy ${(100 * (1 - last.val_top5_error)).toFixed(1)}% after epoch ${last.epoch}`);
+    log(`checkpoint: ${r.lastCheckpoint} (best: ${r.bestCheckpoint})\nmetrics: ${r.metricsFile}`);
+    return r.interrupted ? 130 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    for (const sig of ['SIGTERM', 'SIGUSR1'] as const) process.off(sig, onSigint);
+  }
+}
 
 /** With --resume: the run folder, and the model, data and batch size its last checkpoint was trained with. */
 function resumeTarget(flags: Record<string, unknown>): { out: string; data?: string; model: Partial<ModelOptions>; batchSize?: number; epochs?: number } | null {

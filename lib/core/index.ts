@@ -6,3 +6,4 @@ export { backendInfo, BackendInfo, formatInfo } from './info';
 export { outputSize } from './geometry';
 export * as ops from './ops';
 export { Shape, Tensor, RandnOptions, releaseCachedMemory, synchronize } from './tensor';
+export { Communicator, CommInfo, commInfo, commUnavailable, Launch, launchedRanks } from './comm';

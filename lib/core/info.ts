@@ -1,10 +1,12 @@
 // What this build has and what this machine can use, for `alexnet info` and for callers.
+import { commInfo, CommInfo, launchedRanks } from './launch';
 import { native, NativeInfo } from './native';
 
-export type BackendInfo = NativeInfo;
+/** The backends, and the engines of distributed training (`comm`). */
+export type BackendInfo = NativeInfo & { comm: CommInfo };
 
 export function backendInfo(): BackendInfo {
-  return native().info();
+  return { ...native().info(), comm: commInfo() };
 }
 
 function gib(bytes: number): string {
@@ -30,5 +32,10 @@ export function formatInfo(info: BackendInfo): string {
   }
   const n = info.cudnn;
   lines.push(n.built ? `cudnn  built${n.version ? ` (cuDNN ${n.version})` : ''}${n.usable ? '' : `, not usable: ${n.reason}`}` : `cudnn  not built: ${n.reason}`);
+  const launch = launchedRanks();
+  const engine = (name: string, e: { built: boolean; version: string; reason: string }, what: string) =>
+    lines.push(!e.built ? `${name} not built: ${e.reason}` : e.version ? `${name} built (${e.version}): ${what}` : `${name} built, not usable: ${e.reason}`);
+  engine('mpi   ', info.comm.mpi, `distributed training over CPU tensors (mpirun -np N ... train)${launch ? `; this process is rank ${launch.rank} of ${launch.size} (${launch.launcher})` : ''}`);
+  engine('nccl  ', info.comm.nccl, 'distributed training over CUDA tensors, one rank per GPU');
   return lines.join('\n');
 }

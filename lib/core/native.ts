@@ -60,10 +60,24 @@ export interface NativeParamSchema {
 
 type Buf = NativeBuffer;
 
+/** native/comm/binding.cc; lib/core/comm.ts wraps it */
+export interface NativeCommunicator {
+  open(): Promise<{ rank: number; size: number; localRank: number; engine: string }>;
+  allreduce(buffers: Buf[], mean: boolean): Promise<number>;
+  allgather(send: Buf, recv: Buf): Promise<number>;
+  reduceScatter(send: Buf, recv: Buf): Promise<number>;
+  broadcast(buffer: Buf, root: number): Promise<number>;
+  barrier(): Promise<number>;
+  abort(code: number): void;
+  close(): Promise<void>;
+}
+
 export interface NativeAddon {
   NativeBuffer: new (kind: 'cpu' | 'cuda' | 'cudnn', index: number, count: number, zero: boolean) => NativeBuffer;
   info(): NativeInfo;
   releaseCachedMemory(): number;
+  Communicator: new (engine: 'mpi' | 'nccl', timeoutMs: number) => NativeCommunicator;
+  commInfo(): { mpi: { built: boolean; version: string; reason: string }; nccl: { built: boolean; version: string; reason: string } };
   conv2dForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: ConvParams): void;
   conv2dBackwardData(dy: Buf, w: Buf, dx: Buf, p: ConvParams): void;
   conv2dBackwardFilter(x: Buf, dy: Buf, dw: Buf, db: Buf | null, p: ConvParams): void;

@@ -53,6 +53,12 @@ export interface LoaderOptions {
   workers?: number;
   /** Batches made ahead of the caller, in flight or waiting (default 2 per worker, at least 2). */
   prefetch?: number;
+  /**
+   * Data-parallel training: this process makes only its share of each batch, rows
+   * [floor(L * rank / ranks), floor(L * (rank + 1) / ranks)) of a batch of L images, so that the
+   * ranks together see exactly the batches one process would.
+   */
+  shard?: { rank: number; ranks: number };
 }
 
 export interface Batch {
@@ -66,6 +72,8 @@ export interface Batch {
   epoch: number;
   /** The batch's number within the epoch. */
   batch: number;
+  /** Where these images sit in the whole batch (a shard of it in data-parallel training). */
+  rows: { start: number; total: number };
 }
 
 interface Job {
@@ -106,6 +114,7 @@ export class DataLoader {
   readonly lastBatch: 'keep' | 'drop';
   readonly workerCount: number;
   readonly prefetch: number;
+  readonly shard: { rank: number; ranks: number } | undefined;
   /** Labels of every image of the split. */
   readonly labels: Int32Array;
   /** Images in the split. */
@@ -158,6 +167,12 @@ export class DataLoader {
     this.lastBatch = last;
     this.workerCount = positiveInt('workers', options.workers ?? Math.min(8, Math.max(1, os.cpus().length - 1)), 0);
     this.prefetch = positiveInt('prefetch', options.prefetch ?? Math.max(2, 2 * this.workerCount));
+    if (options.shard !== undefined) {
+      const { rank, ranks } = options.shard;
+      positiveInt('shard.ranks', ranks);
+      if (!Number.isSafeInteger(rank) || rank < 0 || rank >= ranks) throw new ArgumentError(OP, 'shard.rank', `an integer in [0, ${ranks})`, describe(rank));
+      this.shard = { rank, ranks };
+    }
     this.labels = readLabels(this.data.dir, splitIndex);
     this.count = splitIndex.count;
   }
@@ -182,7 +197,16 @@ export class DataLoader {
     this.active = true;
     const order = this.order(epoch);
     const batches = this.batchesPerEpoch;
-    const slice = (b: number) => order.subarray(b * this.batchSize, Math.min(this.count, (b + 1) * this.batchSize));
+    const whole = (b: number) => order.subarray(b * this.batchSize, Math.min(this.count, (b + 1) * this.batchSize));
+    const share = (b: number) => {
+      const total = whole(b).length;
+      const { rank, ranks } = this.shard ?? { rank: 0, ranks: 1 };
+      return { start: Math.floor((total * rank) / ranks), end: Math.floor((total * (rank + 1)) / ranks), total };
+    };
+    const slice = (b: number) => {
+      const s = share(b);
+      return whole(b).subarray(s.start, s.end);
+    };
     const make = (b: number, images: Float32Array): Batch => {
       const indices = Int32Array.from(slice(b));
       const labels = new Int32Array(indices.length);
@@ -190,7 +214,8 @@ export class DataLoader {
       const n = indices.length * cropsPerImage(this.config.mode);
       this.own.add(images.buffer);
       const used = n * 3 * this.config.crop ** 2;
-      return { images: images.length === used ? images : images.subarray(0, used), shape: [n, 3, this.config.crop, this.config.crop], labels, indices, epoch, batch: b };
+      return { images: images.length === used ? images : images.subarray(0, used), shape: [n, 3, this.config.crop, this.config.crop], labels, indices, epoch, batch: b,
+        rows: { start: share(b).start, total: share(b).total } };
     };
     try {
       if (this.workerCount === 0) {

@@ -21,6 +21,12 @@ export interface Context {
   seed: number;
   /** global step: with the layer's index it picks a fresh Philox stream per step */
   step: number;
+  /**
+   * Data-parallel training: this batch is rows [start, start + N) of a global batch of `total`
+   * images. Dropout then draws the global batch's mask and keeps these rows, so that an image's
+   * mask depends on its place in the global batch, never on the number of ranks.
+   */
+  rows?: { start: number; total: number };
 }
 
 export abstract class Layer {
@@ -189,18 +195,35 @@ export class Dropout extends Layer {
     const inverted = this.style === 'inverted';
     // inverted at test: a copy (p 0 multiplies by 1), since the network frees each layer's input
     if (!ctx.training) return ops.dropout(x, { p: inverted ? 0 : this.p, training: false }).y;
-    const { y, mask } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset: ctx.step * this.streams + this.index });
+    const offset = ctx.step * this.streams + this.index;
+    const rows = ctx.rows;
+    let mask: Tensor;
+    if (rows && (rows.start !== 0 || rows.total !== x.shape[0])) {
+      // element i of the global (total, ...) batch draws Philox number i: draw them all, keep ours
+      const per = x.size / x.shape[0];
+      const ones = Tensor.full([rows.total, ...x.shape.slice(1)], 1, x.device);
+      const whole = ops.dropout(ones, { p: this.p, training: true, seed: ctx.seed, offset });
+      mask = Tensor.fromArray(whole.mask!.toFloat32Array().subarray(rows.start * per, (rows.start + x.shape[0]) * per), x.shape, x.device);
+      for (const t of [ones, whole.y, whole.mask!]) t.dispose();
+    } else {
+      const { y, mask: m } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset });
+      if (!inverted) {
+        this.mask = m!;
+        return y;
+      }
+      y.dispose();
+      mask = m!;
+    }
     if (!inverted) {
-      this.mask = mask!;
-      return y;
+      this.mask = mask;
+      return ops.dropoutBackward(x, this.mask);  // x * mask, as the training forward computes it
     }
     // the same 0/1 mask scaled by 1 / (1 - p); dropoutBackward is the elementwise product
     // with a mask, so y = x * mask' and dx = dy * mask' both use it
-    const scale = Tensor.full(mask!.shape, 1 / (1 - this.p), x.device);
-    this.mask = ops.dropoutBackward(scale, mask!);
+    const scale = Tensor.full(mask.shape, 1 / (1 - this.p), x.device);
+    this.mask = ops.dropoutBackward(scale, mask);
     scale.dispose();
-    mask!.dispose();
-    y.dispose();
+    mask.dispose();
     return ops.dropoutBackward(x, this.mask);
   }
 

@@ -21,6 +21,8 @@ export interface Model {
    * what backward() needs is kept; in evaluation it is freed as soon as it is used.
    */
   forward(x: Tensor, ctx: Context): Tensor;
+  /** Where forward must talk to other processes (hybrid parallel training), the async form that evaluation uses. */
+  forwardAsync?(x: Tensor, ctx: Context): Promise<Tensor>;
   /** Sets every parameter's gradient; with inputGrad, returns the input image's gradient. */
   backward(dlogits: Tensor, inputGrad?: boolean): Tensor | null;
   /** Frees what the last training forward kept. */

@@ -14,8 +14,10 @@ export async function evaluate(net: Model, loader: DataLoader, device: DeviceLik
   let top1 = 0, top5 = 0, count = 0;
   try {
     for await (const batch of loader.epoch(0)) {
+      if (batch.labels.length === 0) continue;  // a shard's empty share of a last, small batch
       const x = Tensor.fromArray(batch.images, batch.shape, device);
-      const logits = net.forward(x, { training: false, seed: 0, step: 0 });
+      const ctx = { training: false, seed: 0, step: 0 };
+      const logits = net.forwardAsync ? await net.forwardAsync(x, ctx) : net.forward(x, ctx);
       const repeated = crops === 1 ? batch.labels : Int32Array.from({ length: batch.labels.length * crops }, (_, i) => batch.labels[Math.floor(i / crops)]);
       xent.forward(logits, repeated);
       const probs = averageCrops(xent.probabilities().toFloat32Array(), classes, crops);

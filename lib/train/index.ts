@@ -7,3 +7,6 @@ export { EpochMetrics, topkErrors, averageCrops } from './metrics';
 export { Checkpoint, InputSpec, RunState, runFiles, saveCheckpoint, loadCheckpoint, restore, networkFromCheckpoint, buildFromCheckpoint } from './checkpoint';
 export { Sgd, SgdConfig } from './optim';
 export { plateauSchedule, stepSchedule, nextSchedule, ScheduleState } from './schedule';
+export { DataParallel, DistributedStep, StepTimes, evaluateDistributed, trainStepDistributed, trainStepHybrid } from './distributed';
+export { HybridParallel } from './hybrid';
+export { parallelTraffic, SchemeTraffic } from './traffic';

@@ -3,6 +3,7 @@
 // Model (nn/model.ts), so nothing here knows whether it runs on one device or two.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Communicator } from '../core/comm';
 import { Device, DeviceLike, parseDevices } from '../core/device';
 import { Tensor } from '../core/tensor';
 import { PreparedData, openPrepared } from '../data/format';
@@ -11,8 +12,11 @@ import { Batch, DataLoader } from '../data/loader';
 import { buildNetwork } from '../nn/build';
 import { SoftmaxCrossEntropy } from '../nn/layers';
 import { Model } from '../nn/model';
+import { Network } from '../nn/network';
 import { alexnet, ModelConfig, ModelOptions } from '../nn/spec';
 import { Checkpoint, InputSpec, loadCheckpoint, restore, RunState, runFiles, saveCheckpoint } from './checkpoint';
+import { DataParallel, DistributedStep, evaluateDistributed, trainStepDistributed, trainStepHybrid } from './distributed';
+import { HybridParallel } from './hybrid';
 import { evaluate } from './evaluate';
 import { learningWarnings } from './watch';
 import { acquireRunLock } from './lock';
@@ -55,6 +59,13 @@ export interface FitOptions extends FineTuneOptions {
   progress: boolean;
   /** stop after the current batch, save and return (Ctrl-C) */
   signal?: AbortSignal;
+  /**
+   * distributed training (mpirun): this rank's communicator. --batch-size stays the global
+   * batch, each rank trains on its share of it; rank 0 alone writes checkpoints and metrics.
+   */
+  comm?: Communicator;
+  /** with comm: 'data' (default) or 'hybrid' (conv layers data-parallel, fc layers split over the ranks) */
+  parallel?: 'data' | 'hybrid';
   /** called after every optimizer step with the number of steps taken */
   onStep?: (step: number) => void;
   log: (line: string) => void;
@@ -112,8 +123,13 @@ export interface Run {
   train: DataLoader;
   val: DataLoader;
   input: InputSpec;
-  /** TensorBoard's event file in the run folder */
-  events: EventWriter;
+  /** TensorBoard's event file in the run folder (rank 0 alone writes it) */
+  events: EventWriter | null;
+}
+
+/** Whether this process writes the run folder (rank 0 of a distributed run). */
+function writes(opts: FitOptions): boolean {
+  return !opts.comm || opts.comm.rank === 0;
 }
 
 /** The state of a run that starts now. */
@@ -153,16 +169,26 @@ function openRun(opts: FitOptions, devices: Device[], prepared: PreparedData): R
     opts.log(`resuming from ${files.last}: epoch ${state.epoch}${state.batchInEpoch ? `, batch ${state.batchInEpoch}` : ''}, step ${state.step}`);
   }
   const { crop, inputScale: scale } = config.options;
-  const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers });
-  const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers });
+  const comm = opts.comm;
+  if (comm && opts.batchSize < comm.size) throw new Error(`--batch-size ${opts.batchSize} is smaller than the ${comm.size} ranks: each needs at least one image per step`);
+  if (comm && opts.parallel === 'hybrid' && opts.batchSize % comm.size)
+    throw new Error(`--parallel hybrid: --batch-size ${opts.batchSize} does not split evenly over ${comm.size} ranks: use a multiple of ${comm.size}`);
+  if (comm && devices.length !== 1) throw new Error(`distributed training runs one device per rank, not ${devices.join(',')}`);
+  const shard = comm ? { rank: comm.rank, ranks: comm.size } : undefined;
+  const hybrid = comm && opts.parallel === 'hybrid';
+  const train = new DataLoader(prepared, { split: 'train', batchSize: opts.batchSize, crop, scale, seed: state.seed, workers: opts.workers, shard });
+  // hybrid: the fc layers need every rank in every batch, so each rank validates every image
+  const val = new DataLoader(prepared, { split: 'val', mode: opts.tenCrop ? 'tencrop' : 'center', batchSize: opts.batchSize, crop, scale, workers: opts.workers, shard: hybrid ? undefined : shard });
   const input: InputSpec = { classes: prepared.classes, size: prepared.size, mean: prepared.mean, data: path.resolve(opts.data),
     ...(prepared.index.classNames ? { names: prepared.index.classNames } : {}) };
-  const net = buildNetwork(config, state.seed, devices);
+  const base = buildNetwork(config, state.seed, devices);
+  // (every rank reads the same file, before a hybrid run splits its fc layers)
+  if (!ck && opts.initFrom) initFrom(base, opts.initFrom, opts.log);
+  const net = !comm ? base : hybrid ? new HybridParallel(base as Network, comm) : new DataParallel(base as Network, comm);
   const sgd = new Sgd(net.params(), { lr: state.schedule.lr, momentum: opts.momentum, weightDecay: opts.weightDecay, layerLr: layerLr(config, opts) });
   if (ck) restore(net, sgd, ck, files.last);
-  else if (opts.initFrom) initFrom(net, opts.initFrom, opts.log);
-  if (!opts.resume && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
-  const events = new EventWriter(opts.out, { fresh: !opts.resume });
+  if (!opts.resume && writes(opts) && fs.existsSync(files.metrics)) fs.rmSync(files.metrics);
+  const events = writes(opts) ? new EventWriter(opts.out, { fresh: !opts.resume }) : null;
   return { opts, files, state, net, sgd, xent: new SoftmaxCrossEntropy(), train, val, input, events };
 }
 
@@ -184,7 +210,18 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
     if (batch.batch >= batches) break;
     if (batch.batch < state.batchInEpoch) continue;  // done before the interruption
     dataSeconds += (Date.now() - waitStart) / 1000;
-    const loss = trainStep(run.net, run.sgd, run.xent, batch, { seed: state.seed, step: state.step, lr });
+    let images = batch.labels.length, stopAll = false;
+    let loss: { loss: number; top1Errors: number };
+    if (opts.comm) {
+      // every rank decides to stop at the same step, on any rank's request
+      const o = { seed: state.seed, step: state.step, lr, stop: !!opts.signal?.aborted };
+      const r: DistributedStep = run.net instanceof HybridParallel ? await trainStepHybrid(run.net, run.sgd, run.xent, batch, o)
+        : await trainStepDistributed(run.net as DataParallel, run.sgd, run.xent, batch, o);
+      ({ images, stop: stopAll } = r);
+      loss = r;
+    } else {
+      loss = trainStep(run.net, run.sgd, run.xent, batch, { seed: state.seed, step: state.step, lr });
+    }
     train.release(batch);
     if (!Number.isFinite(loss.loss)) {
       throw new Error(`training diverged: the loss is ${loss.loss} at epoch ${epoch + 1}, batch ${batch.batch + 1} ` +
@@ -194,9 +231,9 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
     state.step++;
     state.batchInEpoch = batch.batch + 1;
     opts.onStep?.(state.step);
-    sums.loss += loss.loss * batch.labels.length;
+    sums.loss += loss.loss * images;
     sums.errors += loss.top1Errors;
-    sums.images += batch.labels.length;
+    sums.images += images;
     if (opts.progress && Date.now() - shown > 200) {
       shown = Date.now();
       const seconds = sums.seconds + (Date.now() - started) / 1000;
@@ -207,7 +244,7 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
         `${rate.toFixed(0)} img/s data ${(sums.dataSeconds + dataSeconds).toFixed(1)}s compute ${(seconds - sums.dataSeconds - dataSeconds).toFixed(1)}s ` +
         `ETA ${formatDuration(eta)}${epochsAfter > 0 ? ` (run ${formatDuration(runEta)})` : ''}\x1b[K`);
     }
-    if (opts.signal?.aborted) {
+    if (opts.comm ? stopAll : opts.signal?.aborted) {
       interrupted = true;
       break;
     }
@@ -223,14 +260,14 @@ export async function trainEpoch(run: Run): Promise<{ sums: RunState['partial'];
 async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetrics> {
   const { opts, state, files } = run;
   const lr = state.schedule.lr;
-  const v = await evaluate(run.net, run.val);
+  const v = opts.comm && !(run.net instanceof HybridParallel) ? await evaluateDistributed(run.net, run.val, opts.comm) : await evaluate(run.net, run.val);
   const m: EpochMetrics = {
     epoch: state.epoch + 1, lr, train_loss: sums.loss / sums.images, train_top1_error: sums.errors / sums.images,
     val_top1_error: v.top1, val_top5_error: v.top5, images_per_second: sums.images / sums.seconds,
     seconds: sums.seconds, data_seconds: sums.dataSeconds, compute_seconds: sums.seconds - sums.dataSeconds,
   };
-  appendMetrics(files.metrics, m);
-  run.events.scalars(state.step, tensorboardScalars(m));
+  if (writes(opts)) appendMetrics(files.metrics, m);
+  run.events?.scalars(state.step, tensorboardScalars(m));
   opts.log(formatEpoch(m, opts.epochs));
   state.epoch += 1;
   state.batchInEpoch = 0;
@@ -240,8 +277,11 @@ async function endEpoch(run: Run, sums: RunState['partial']): Promise<EpochMetri
   if (state.schedule.lr !== lr) opts.log(`learning rate ${lr} -> ${state.schedule.lr}`);
   const best = v.top1 < state.bestValTop1;
   if (best) state.bestValTop1 = v.top1;
-  saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
-  if (best) fs.copyFileSync(files.last, files.best);
+  if (run.net instanceof HybridParallel) await run.net.gatherForCheckpoint(run.sgd);  // every rank
+  if (writes(opts)) {
+    saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
+    if (best) fs.copyFileSync(files.last, files.best);
+  }
   return m;
 }
 
@@ -255,11 +295,12 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
   const created = !fs.existsSync(opts.out);
   fs.mkdirSync(opts.out, { recursive: true });
   let run: Run;
-  const lock = acquireRunLock(opts.out, opts.log);
+  // the run folder's writer holds its lock (rank 0 of a distributed run)
+  const lock = writes(opts) ? acquireRunLock(opts.out, opts.log) : null;
   try {
     run = openRun(opts, devices, prepared);
   } catch (err) {
-    lock.release();
+    lock?.release();
     // a folder this call made and nothing was written to does not stay behind
     if (created && fs.readdirSync(opts.out).length === 0) fs.rmdirSync(opts.out);
     throw err;
@@ -271,7 +312,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     opts.log(`${opts.out} has already trained ${state.epoch} of ${opts.epochs} epochs: nothing to do (raise --epochs to continue)`);
   try {
     while (state.epoch < opts.epochs) {
-      if (opts.signal?.aborted) {
+      // (distributed: the ranks agree on a stop at the next step instead)
+      if (opts.signal?.aborted && !opts.comm) {
         // stopped between epochs (e.g. during validation): the epoch's checkpoint is saved
         interrupted = true;
         opts.log(`interrupted after epoch ${state.epoch}: ${files.last} is up to date; continue with --resume`);
@@ -281,7 +323,8 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
       if (epoch.interrupted && state.batchInEpoch < epoch.batches) {
         interrupted = true;
         state.partial = epoch.sums;
-        saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
+        if (run.net instanceof HybridParallel) await run.net.gatherForCheckpoint(run.sgd);  // every rank
+        if (writes(opts)) saveCheckpoint(files.last, run.net, run.sgd, state, run.input);
         opts.log(`interrupted: saved ${files.last} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}; continue with --resume`);
         break;
       }
@@ -296,7 +339,7 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
     run.sgd.dispose();
     run.net.dispose();
     await Promise.all([run.train.close(), run.val.close()]);
-    lock.release();
+    lock?.release();
   }
   return { state, metrics, interrupted, lastCheckpoint: files.last, bestCheckpoint: files.best, metricsFile: files.metrics };
 }

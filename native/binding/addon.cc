@@ -7,6 +7,7 @@
 namespace alexnet {
 
 void RegisterOps(Napi::Env env, Napi::Object exports);
+void RegisterComm(Napi::Env env, Napi::Object exports);  // native/comm/binding.cc
 
 namespace {
 
@@ -35,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["info"] = Napi::Function::New(env, Info);
   exports["releaseCachedMemory"] = Napi::Function::New(env, ReleaseCachedMemory);
   RegisterOps(env, exports);
+  RegisterComm(env, exports);
   return exports;
 }
 

@@ -132,6 +132,9 @@ int current_device() { return current; }
 
 cudaStream_t stream() { return stream_of(current); }
 
+// The ops' stream of a device, for the NCCL communicator (native/comm/nccl.cc) to wait on.
+cudaStream_t compute_stream(int index) { return stream_of(index); }
+
 void after_launch(const char* kernel) {
   check(cudaGetLastError(), kernel);
   static const bool sync = [] {
