@@ -143,7 +143,7 @@ class CommObject : public Napi::ObjectWrap<CommObject> {
     Napi::Object obj = info[i].As<Napi::Object>();
     NativeBuffer* b = NativeBuffer::Unwrap(obj);
     if (b->freed()) throw Napi::Error::New(env, what + Where() + ": a tensor was already disposed");
-    const bool host = b->kind() == DeviceKind::Cpu;
+    const bool host = b->backend().memory->host;
     if (engine_ == "mpi" && !host)
       throw Napi::TypeError::New(env, what + Where() + ": the MPI communicator takes CPU tensors, got one on " + b->device_name() + " (CUDA tensors go over NCCL)");
     if (engine_ == "nccl" && host)
@@ -187,7 +187,7 @@ class CommObject : public Napi::ObjectWrap<CommObject> {
       if (!NativeBuffer::IsInstance(env, v)) throw Napi::TypeError::New(env, "allreduce" + Where() + ": element " + std::to_string(k) + " is not a tensor buffer");
       NativeBuffer* b = NativeBuffer::Unwrap(v.As<Napi::Object>());
       if (b->freed()) throw Napi::Error::New(env, "allreduce" + Where() + ": a tensor was already disposed");
-      const bool host = b->kind() == DeviceKind::Cpu;
+      const bool host = b->backend().memory->host;
       if ((engine_ == "mpi") != host)
         throw Napi::TypeError::New(env, "allreduce" + Where() + ": the " + engine_ + " communicator cannot reduce a tensor on " + b->device_name());
       job->keep.push_back(Napi::Persistent(v.As<Napi::Object>()));
