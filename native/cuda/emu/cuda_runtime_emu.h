@@ -43,6 +43,12 @@ struct dim3 {
 struct uint3 {
   unsigned x, y, z;
 };
+struct alignas(8) float2 {
+  float x, y;
+};
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
 
 namespace alexnet_emu {
 extern thread_local uint3 thread_idx, block_idx;
