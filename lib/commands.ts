@@ -18,6 +18,7 @@ import { writeReport } from './report';
 import { exportOnnx } from './onnx';
 import { writeFileAtomic } from './checkpoint';
 import { evaluate, fit, loadCheckpoint, networkFromCheckpoint } from './train';
+import { applyPrecision, precisions } from './precision';
 
 /** The built-in default: small enough to train in minutes on two CPU cores. */
 export const SMALL = {
@@ -179,6 +180,7 @@ const trainFlags: Record<string, FlagSpec> = {
   'max-batches': { type: 'int', min: 0, default: 0, help: 'batches per epoch at most (0: all), for quick runs' },
   size: { type: 'int', min: 1, default: 256, help: 'stored image side when --data must be prepared' },
   progress: { type: 'bool', help: 'draw the progress bar even when stderr is not a terminal' },
+  precision: { type: 'choice', choices: [...precisions], default: 'fp32', help: 'GEMM precision of the cuda device: fp32, tf32 (tensor cores) or 3xtf32 (tensor cores, FP32 accuracy); sets ALEXNET_GEMM' },
 };
 
 export const trainCommand: Command = {
@@ -187,6 +189,7 @@ export const trainCommand: Command = {
   help: flagHelp(trainFlags),
   async run(argv) {
     const { flags } = parseFlags('train', argv, trainFlags);
+    applyPrecision(flags.precision as string);  // before the first op: the addon reads it once
     const log = (line: string) => console.log(line);
     const builtIn = flags.data === undefined;
     const model = { ...(builtIn ? SMALL.model : {}), ...modelOptions(flags) };
