@@ -276,6 +276,50 @@ __global__ void bias_grad_kernel(int images, int channels, int plane, const floa
   if (t == 0) db[ch] = part[0];
 }
 
+// The same sum for the versions after v1, spread over more blocks: block (ch, part) adds
+// images part, part + parts, ... (in order), and a second kernel adds the parts in order,
+// so conv1's 96 channels fill more than 96 SMs and the result is still deterministic.
+__global__ void bias_grad_parts_kernel(int images, int channels, int plane, int parts, const float* dy, float* partial) {
+  __shared__ float part[256];
+  const int ch = blockIdx.x, t = threadIdx.x;
+  float sum = 0.0f;
+  for (int image = blockIdx.y; image < images; image += parts) {
+    const float* p = dy + (size_t(image) * channels + ch) * plane;
+    for (int i = t; i < plane; i += 256) sum += p[i];
+  }
+  part[t] = sum;
+  __syncthreads();
+  for (int half = 128; half > 0; half /= 2) {
+    if (t < half) part[t] += part[t + half];
+    __syncthreads();
+  }
+  if (t == 0) partial[size_t(ch) * parts + blockIdx.y] = part[0];
+}
+
+__global__ void bias_grad_finish_kernel(int channels, int parts, const float* partial, float* db) {
+  for (int ch = blockIdx.x * blockDim.x + threadIdx.x; ch < channels; ch += gridDim.x * blockDim.x) {
+    float sum = 0.0f;
+    for (int q = 0; q < parts; ++q) sum += partial[size_t(ch) * parts + q];
+    db[ch] = sum;
+  }
+}
+
+void bias_grad(const ConvParams& p, const float* dy, float* db) {
+  const int plane = p.oh * p.ow;
+  if (gemm_version() == GemmVersion::v1) {
+    launch("conv2dBackwardFilter", dim3(unsigned(p.k)), 256, bias_grad_kernel, p.n, p.k, plane, dy, db);
+    return;
+  }
+  // about 4 blocks per SM in all, at most one part per image
+  const int wanted = (4 * multiprocessors() + p.k - 1) / p.k;
+  const int parts = wanted < p.n ? (wanted < 1 ? 1 : wanted) : p.n;
+  Scratch partial(size_t(p.k) * parts);
+  launch("conv2dBackwardFilter", dim3(unsigned(p.k), unsigned(parts)), 256, bias_grad_parts_kernel, p.n, p.k, plane,
+         parts, dy, partial.get());
+  launch("conv2dBackwardFilter", elementwise_blocks(p.k), 256, bias_grad_finish_kernel, p.k, parts,
+         static_cast<const float*>(partial.get()), db);
+}
+
 }  // namespace
 
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
@@ -294,7 +338,7 @@ void conv2d_backward_filter(const ConvParams& p, const float* x, const float* dy
   const ConvShape s(p);
   tile_gemm("conv2dBackwardFilter", p.groups, s.kg, s.cg * s.rs, p.n * p.oh * p.ow, FilterGradients{dy, s},
             FilterInputs{x, s}, FilterStore{dw, s});
-  if (db) launch("conv2dBackwardFilter", dim3(unsigned(p.k)), 256, bias_grad_kernel, p.n, p.k, p.oh * p.ow, dy, db);
+  if (db) bias_grad(p, dy, db);
 }
 
 }  // namespace cuda
