@@ -1,8 +1,5 @@
 // Shared by the benchmark scripts: flags and medians.
-import type { AnyNetwork } from '../lib/nn/columns';
-import type { SoftmaxCrossEntropy } from '../lib/nn/layers';
-import type { Sgd } from '../lib/optim';
-import { synchronize, Tensor } from '../lib/tensor';
+import { synchronize } from '../lib/core/tensor';
 
 /** The value after `--name` on the command line, or the fallback. */
 export function flag(name: string, fallback: string): string {
@@ -32,15 +29,4 @@ export function timeMs<T>(repeats: number, f: () => T, after: (result: T) => voi
     after(r);
   }
   return median(ms);
-}
-
-/** One training step on an input already on the network's device: forward, loss, backward, SGD. */
-export function trainOnce(net: AnyNetwork, xent: SoftmaxCrossEntropy, sgd: Sgd, x: Tensor, labels: Int32Array, step: number): void {
-  const logits = net.forward(x, { training: true, seed: 1, step });
-  xent.forward(logits, labels);
-  const d = xent.backward();
-  net.backward(d);
-  d.dispose();
-  logits.dispose();
-  sgd.step(0.01);
 }

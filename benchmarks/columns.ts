@@ -8,14 +8,17 @@
 // --split defaults to two logical devices on --device's (cuda:0,cuda:1 where two GPUs are usable).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { backendInfo } from '../lib/info';
+import { backendInfo } from '../lib/core/info';
 import { SoftmaxCrossEntropy } from '../lib/nn/layers';
-import { AnyNetwork, ColumnNetwork, columnPlan, columnTraffic } from '../lib/nn/columns';
-import { alexnet } from '../lib/nn/model';
-import { Sgd } from '../lib/optim';
-import { Tensor } from '../lib/tensor';
-import { buildNetwork } from '../lib/train';
-import { flag, median, timeMs, trainOnce } from './_common';
+import { ColumnNetwork } from '../lib/nn/columns/network';
+import { Model } from '../lib/nn/model';
+import { columnPlan, columnTraffic } from '../lib/nn/columns/plan';
+import { alexnet } from '../lib/nn/spec';
+import { Sgd } from '../lib/train/optim';
+import { Tensor } from '../lib/core/tensor';
+import { buildNetwork } from '../lib/nn/build';
+import { flag, median, timeMs } from './_common';
+import { trainStepOn } from '../lib/train/loop';
 
 const batch = Number(flag('batch', '16'));
 const repeats = Number(flag('repeats', '3'));
@@ -36,20 +39,20 @@ const [c, h, w] = config.input;
 const labels = Int32Array.from({ length: batch }, (_, i) => i % config.options.classes);
 
 interface Mode {
-  net: AnyNetwork;
+  net: Model;
   step: () => void;
   dispose: () => void;
 }
 
 function mode(devices: string): Mode {
-  const net: AnyNetwork = buildNetwork(config, 1, devices);
+  const net = buildNetwork(config, 1, devices);
   const sgd = new Sgd(net.params(), { lr: 0.01, momentum: 0.9, weightDecay: 0.0005 });
   const xent = new SoftmaxCrossEntropy();
   const x = Tensor.randn([batch, c, h, w], { seed: 3, std: 50, device: devices.split(',')[0] });
   let step = 0;
   return {
     net,
-    step: () => trainOnce(net, xent, sgd, x, labels, step++),
+    step: () => trainStepOn(net, sgd, xent, x, labels, { seed: 1, step: step++, lr: 0.01 }),
     dispose: () => [x, xent, sgd, net].forEach((z) => z.dispose()),
   };
 }

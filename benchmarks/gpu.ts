@@ -9,7 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { backendInfo } from '../lib/info';
+import { deviceStatus } from '../lib/core/device';
+import { backendInfo } from '../lib/core/info';
 import { flag } from './_common';
 
 const batch = flag('batch', '128');
@@ -20,12 +21,13 @@ const python = flag('python', 'python3');
 fs.mkdirSync(out, { recursive: true });
 
 const info = backendInfo();
-if (!info.cuda.usable || !info.cuda.ops) {
-  console.log(`gpu benchmarks skipped: no usable CUDA backend (${info.cuda.reason || 'no ops in this build'})`);
+const status = deviceStatus(`cuda:${gpu}`);
+if (!status.usable) {
+  console.log(`gpu benchmarks skipped: ${status.reason}`);
   process.exit(0);
 }
 const card = info.cuda.devices[Number(gpu)];
-const haveCudnn = info.cudnn.usable;
+const haveCudnn = deviceStatus(`cudnn:${gpu}`).usable;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): boolean {
   console.log(`$ ${env.ALEXNET_GEMM ? `ALEXNET_GEMM=${env.ALEXNET_GEMM} ` : ''}${cmd} ${args.join(' ')}`);

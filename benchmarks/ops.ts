@@ -2,10 +2,10 @@
 // the same run. Medians over repeats after a warm-up (on a GPU, the clock waits for the device).
 //   node benchmarks/ops.js [--batch 16] [--repeats 5] [--device cpu|cuda:0|cudnn:0] [--precision fp32|tf32|3xtf32] [--json out.json]
 import * as fs from 'node:fs';
-import { backendInfo } from '../lib/info';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
-import { applyPrecision } from '../lib/precision';
+import { backendInfo } from '../lib/core/info';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
+import { applyPrecision } from '../lib/core/precision';
 import { flag, timeMs } from './_common';
 
 interface Row { op: string; shape: string; ms: number; gflops: number }

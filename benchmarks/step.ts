@@ -3,14 +3,16 @@
 // resident memory of the process. Medians over repeats after a warm-up.
 //   node benchmarks/step.js [--batch 128] [--repeats 3] [--device cpu] [--precision fp32|tf32|3xtf32] [--json FILE]
 import * as fs from 'node:fs';
-import { backendInfo } from '../lib/info';
+import { backendInfo } from '../lib/core/info';
 import { SoftmaxCrossEntropy } from '../lib/nn/layers';
-import { alexnet, Network } from '../lib/nn/model';
-import * as ops from '../lib/ops';
-import { Sgd } from '../lib/optim';
-import { Tensor } from '../lib/tensor';
-import { applyPrecision } from '../lib/precision';
-import { flag, timeMs, trainOnce } from './_common';
+import { alexnet } from '../lib/nn/spec';
+import { Network } from '../lib/nn/network';
+import * as ops from '../lib/core/ops';
+import { Sgd } from '../lib/train/optim';
+import { Tensor } from '../lib/core/tensor';
+import { flag, timeMs } from './_common';
+import { trainStepOn } from '../lib/train/loop';
+import { applyPrecision } from '../lib/core/precision';
 
 const batch = Number(flag('batch', '128'));
 const repeats = Number(flag('repeats', '3'));
@@ -40,7 +42,7 @@ const x = Tensor.randn([batch, 3, 227, 227], { seed: 3, std: 50, device });
 const labels = Int32Array.from({ length: batch }, (_, i) => i % 1000);
 let step = 0;
 
-const trainMs = time(() => trainOnce(net, xent, sgd, x, labels, step++));
+const trainMs = time(() => trainStepOn(net, sgd, xent, x, labels, { seed: 1, step: step++, lr: 0.01 }));
 const inferMs = time(() => net.forward(x, { training: false, seed: 1, step: 0 }).dispose());
 
 // multiply-adds per image, forward, from the layer shapes

@@ -1,12 +1,19 @@
-// The public TypeScript API.
-export { Device, DeviceLike, DeviceKind } from './device';
-export { ArgumentError } from './errors';
-export { backendInfo, BackendInfo, formatInfo } from './info';
-export * as ops from './ops';
-export { Shape, Tensor, RandnOptions, releaseCachedMemory } from './tensor';
-export { alexnet, paperOptions, Network, ModelConfig, ModelOptions, LayerSpec, summarize, formatSummary } from './nn/model';
+// The public TypeScript API, gathered from the layers (README: "The code, folder by folder").
+export { Device, DeviceLike, DeviceKind, defaultDevice, deviceStatus, parseDeviceList, parseDevices, usableDevices } from './core/device';
+export { ArgumentError } from './core/errors';
+export { backendInfo, BackendInfo, formatInfo } from './core/info';
+export * as ops from './core/ops';
+export { Shape, Tensor, RandnOptions, releaseCachedMemory } from './core/tensor';
+export { alexnet, paperOptions, ModelConfig, ModelOptions, LayerSpec, summarize, formatSummary } from './nn/spec';
+export { Network } from './nn/network';
+export { Model } from './nn/model';
 export { Layer, Param, SoftmaxCrossEntropy } from './nn/layers';
-export { Sgd, SgdConfig, plateauSchedule, stepSchedule, nextSchedule, ScheduleState } from './optim';
-export { fit, FitOptions, evaluate, trainStep, buildNetwork, saveCheckpoint, loadCheckpoint, networkFromCheckpoint } from './train';
-export { ColumnNetwork, AnyNetwork, convertParams, columnTraffic, columnPlan, paramPieces, parseDeviceList } from './nn/columns';
+export { buildNetwork } from './nn/build';
+export { ColumnNetwork, AnyNetwork } from './nn/columns/network';
+export { convertParams, columnTraffic, columnPlan, paramPieces } from './nn/columns/plan';
+export { Sgd, SgdConfig } from './train/optim';
+export { plateauSchedule, stepSchedule, nextSchedule, ScheduleState } from './train/schedule';
+export { fit, FitOptions, trainStep } from './train/loop';
+export { evaluate } from './train/evaluate';
+export { saveCheckpoint, loadCheckpoint, networkFromCheckpoint } from './train/checkpoint';
 export * as data from './data';

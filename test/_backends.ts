@@ -3,7 +3,7 @@
 // emulator build (ALEXNET_NATIVE_ADDON=build-emulator/..., `npm run test:emulator`) the cuda
 // cases run the CUDA kernels on the host emulator.
 import test, { ExecutionContext } from 'ava';
-import { backendInfo } from '../lib/info';
+import { Device, deviceStatus } from '../lib/core/device';
 
 export interface Backend {
   name: 'cpu' | 'cuda' | 'cudnn';
@@ -13,24 +13,10 @@ export interface Backend {
 }
 
 export function backends(): Backend[] {
-  const info = backendInfo();
-  const cudaReason = !info.cuda.built
-    ? 'not built with CUDA'
-    : !info.cuda.usable
-      ? `no usable CUDA device (${info.cuda.reason})`
-      : !info.cuda.ops
-        ? 'this build has no CUDA ops yet'
-        : '';
-  return [
-    { name: 'cpu', device: 'cpu', available: true, reason: '' },
-    { name: 'cuda', device: 'cuda:0', available: cudaReason === '', reason: cudaReason },
-    {
-      name: 'cudnn',
-      device: 'cudnn:0',
-      available: cudaReason === '' && info.cudnn.built && info.cudnn.usable,
-      reason: cudaReason || (info.cudnn.built ? `cuDNN not usable (${info.cudnn.reason})` : 'not built with cuDNN'),
-    },
-  ];
+  return (['cpu', 'cuda:0', 'cudnn:0'] as const).map((device) => {
+    const status = deviceStatus(device);
+    return { name: Device.parse(device).kind, device, available: status.usable, reason: status.reason };
+  });
 }
 
 /** Registers `title` once per backend; unavailable backends show up as skipped, with the reason. */

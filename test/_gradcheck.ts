@@ -2,7 +2,7 @@
 // for loss L = sum(f(inputs) * r) with a fixed random r, the analytic gradient (the op's
 // backward fed dy = r) must match (L(x + eps) - L(x - eps)) / 2 eps for every checked
 // element, within threshold * max(|analytic|, |numeric|, 1).
-import { Tensor } from '../lib/tensor';
+import { Tensor } from '../lib/core/tensor';
 
 export interface GradCheckResult {
   checked: number;

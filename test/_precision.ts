@@ -1,5 +1,5 @@
 // Tolerances of the CUDA backend's GEMM-shaped ops (conv2d, linear, gemm) by GEMM version
-// (ALEXNET_GEMM, lib/precision.ts), as the largest error allowed relative to the largest
+// (ALEXNET_GEMM, lib/core/precision.ts), as the largest error allowed relative to the largest
 // magnitude of the reference result, and the tests' elementwise (rtol, atol) pair.
 //
 // fp32 (v1, v2): each product and sum is rounded to FP32 (unit roundoff u = 2^-24 = 6e-8);

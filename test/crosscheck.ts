@@ -4,17 +4,18 @@
 //
 //   node test/crosscheck.js [--device cuda:0|cudnn:0] [--shapes small|alexnet|all] [--batch N] [--json FILE]
 //                           [--precision fp32|tf32|3xtf32]
-// The GEMM version under test is ALEXNET_GEMM's (v1, v2, tf32, 3xtf32; see lib/precision.ts),
+// The GEMM version under test is ALEXNET_GEMM's (v1, v2, tf32, 3xtf32; see lib/core/precision.ts),
 // or the one --precision sets; conv2d and linear are checked at that precision's tolerance.
 //
 // `small` shapes are odd sizes that cross tile edges (fast, also on the host emulator);
 // `alexnet` are the paper's layer shapes at --batch (default 128).
 import * as fs from 'node:fs';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
-import { backendInfo } from '../lib/info';
-import { FlagError, FlagSpec, FlagValues, parseFlags } from '../lib/flags';
-import { applyPrecision, precisionOf, precisions } from '../lib/precision';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
+import { deviceStatus } from '../lib/core/device';
+import { backendInfo } from '../lib/core/info';
+import { FlagError, FlagSpec, FlagValues, parseFlags } from '../lib/cli/flags';
+import { applyPrecision, precisionOf, precisions } from '../lib/core/precision';
 import { gemmTolerance } from './_precision';
 
 interface Row { op: string; shape: string; maxAbs: number; maxRel: number; tolerance: number; pass: boolean }
@@ -178,9 +179,8 @@ function main(): void {
   gemmTol = device.startsWith('cudnn') ? gemmTolerance('v1') : gemmTolerance(gemm);
   only = flags.only ? String(flags.only).split(',').map((x) => x.trim()).filter(Boolean) : [];
   const info = backendInfo();
-  const why = !info.cuda.usable || !info.cuda.ops
-    ? `no usable CUDA backend here (${info.cuda.reason || 'no ops in this build'})`
-    : device.startsWith('cudnn') && !info.cudnn.usable ? `cuDNN not usable here (${info.cudnn.reason})` : '';
+  const status = deviceStatus(device);
+  const why = status.usable ? '' : status.reason;
   if (why) {
     console.log(`crosscheck: ${device} skipped: ${why}`);
     // asked for explicitly, a missing device is a failure; with --if-available it is not

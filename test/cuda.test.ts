@@ -3,15 +3,16 @@
 // Runs where CUDA is usable: on a GPU, or on the host emulator of the test build
 // (`npm run test:emulator`, which has two emulated devices).
 import test, { ExecutionContext } from 'ava';
-import * as ops from '../lib/ops';
-import { Tensor, releaseCachedMemory } from '../lib/tensor';
-import { backendInfo } from '../lib/info';
+import * as ops from '../lib/core/ops';
+import { Tensor, releaseCachedMemory } from '../lib/core/tensor';
+import { backendInfo } from '../lib/core/info';
 import { backends } from './_backends';
 import { uniform } from './_reference';
-import { alexnet, Network } from '../lib/nn/model';
+import { alexnet } from '../lib/nn/spec';
+import { Network } from '../lib/nn/network';
 import { SoftmaxCrossEntropy } from '../lib/nn/layers';
-import { Sgd } from '../lib/optim';
-import { trainStep } from '../lib/train';
+import { Sgd } from '../lib/train/optim';
+import { trainStep } from '../lib/train/loop';
 
 const cuda = backends().find((b) => b.name === 'cuda')!;
 const deviceCount = cuda.available ? backendInfo().cuda.devices.length : 0;

@@ -1,7 +1,7 @@
 // Dropout, checked statistically (drop rate within 1.96 standard errors of p), exactly (kept
 // values unchanged, dropped ones 0) and for determinism (same seed and offset, same mask).
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
 import { eachBackend } from './_backends';
 import { uniform } from './_reference';
 

@@ -1,6 +1,6 @@
 // The command-line flag parser every command uses.
 import test from 'ava';
-import { FlagError, flagHelp, FlagSpec, parseFlags } from '../lib/flags';
+import { FlagError, flagHelp, FlagSpec, parseFlags } from '../lib/cli/flags';
 
 const specs: Record<string, FlagSpec> = {
   lr: { type: 'number', min: 0, default: 0.01, help: 'learning rate' },

@@ -2,8 +2,8 @@
 // Kinks are kept out of the inputs (ReLU inputs away from 0, pooling inputs with distinct
 // values spaced wider than 2 eps) and any element whose perturbation crosses one is skipped.
 import { ExecutionContext } from 'ava';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
 import { eachBackend } from './_backends';
 import { gradCheck, GradCheckOptions, through } from './_gradcheck';
 import { uniform } from './_reference';

@@ -4,9 +4,10 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { SoftmaxCrossEntropy } from '../lib/nn/layers';
-import { alexnet, inferShapes, ModelConfig, Network, summarize } from '../lib/nn/model';
-import { Sgd } from '../lib/optim';
-import { Tensor } from '../lib/tensor';
+import { alexnet, inferShapes, ModelConfig, summarize } from '../lib/nn/spec';
+import { Network } from '../lib/nn/network';
+import { Sgd } from '../lib/train/optim';
+import { Tensor } from '../lib/core/tensor';
 import { gradCheck } from './_gradcheck';
 import { uniform } from './_reference';
 

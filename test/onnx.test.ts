@@ -4,11 +4,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { alexnet, ModelConfig, Network } from '../lib/nn/model';
-import { exportOnnx } from '../lib/onnx';
+import { alexnet, ModelConfig } from '../lib/nn/spec';
+import { Network } from '../lib/nn/network';
+import { exportOnnx } from '../lib/tools/export';
 import { SoftmaxCrossEntropy } from '../lib/nn/layers';
-import { loadCheckpoint, saveCheckpoint } from '../lib/train';
-import { Tensor } from '../lib/tensor';
+import { loadCheckpoint, saveCheckpoint } from '../lib/train/checkpoint';
+import { Tensor } from '../lib/core/tensor';
 import { compare, uniform } from './_reference';
 
 // onnxruntime-node is a dev dependency of this test only; where it is absent (the GPU bundle

@@ -1,8 +1,8 @@
 // Every op's forward (and the backward of conv, pooling and linear) against the naive loop
 // references of _reference.ts, on small odd shapes, on every backend present.
 import test, { ExecutionContext } from 'ava';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
 import { Backend, backends, eachBackend } from './_backends';
 import {
   compare, ConvCase, convBackwardRef, convOut, convRef, linearRef, LrnCase, lrnRef, maxPoolBackwardRef,

@@ -1,9 +1,10 @@
 // The learning-rate schedules, the optimizer over a network's parameters, and the
 // safetensors format of the checkpoints.
 import test from 'ava';
-import { decodeSafetensors, encodeSafetensors } from '../lib/checkpoint';
-import { nextSchedule, plateauSchedule, ScheduleState, Sgd, stepSchedule } from '../lib/optim';
-import { Tensor } from '../lib/tensor';
+import { decodeSafetensors, encodeSafetensors } from '../lib/io/safetensors';
+import { nextSchedule, plateauSchedule, ScheduleState, stepSchedule } from '../lib/train/schedule';
+import { Sgd } from '../lib/train/optim';
+import { Tensor } from '../lib/core/tensor';
 
 function run(s: ScheduleState, errors: number[]): number[] {
   const lrs: number[] = [];

@@ -1,7 +1,7 @@
-// --precision and ALEXNET_GEMM (lib/precision.ts): which GEMM version each asks for, and the
+// --precision and ALEXNET_GEMM (lib/core/precision.ts): which GEMM version each asks for, and the
 // clear errors where they contradict each other or name nothing known.
 import test from 'ava';
-import { applyPrecision, precisionOf } from '../lib/precision';
+import { applyPrecision, precisionOf } from '../lib/core/precision';
 import { gemmTolerance } from './_precision';
 
 test('precision: fp32 keeps v1 or v2, tf32 and 3xtf32 set ALEXNET_GEMM', (t) => {

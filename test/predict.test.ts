@@ -6,9 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { DataLoader } from '../lib/data/loader';
-import { readFeatures } from '../lib/features';
-import { chwToHwc, loadPredictor, predict } from '../lib/predict';
-import { fit } from '../lib/train';
+import { readFeatures } from '../lib/tools/features';
+import { chwToHwc, loadPredictor, predict } from '../lib/tools/predict';
+import { fit } from '../lib/train/loop';
 import { gradient, preparedGradients } from './data/_fixtures';
 
 const cli = path.join(__dirname, '..', 'lib', 'cli.js');

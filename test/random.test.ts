@@ -1,8 +1,8 @@
 // The counter-based generator: Philox4x32-10 against the published known-answer vectors
 // (Random123's kat_vectors), and seeded normal tensors.
 import test from 'ava';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
 import { eachBackend } from './_backends';
 
 test('philox4x32-10 matches the Random123 known-answer vectors', (t) => {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { fit } from '../lib/train';
+import { fit } from '../lib/train/loop';
 import { preparedGradients } from './data/_fixtures';
 
 const cli = path.join(__dirname, '..', 'lib', 'cli.js');

@@ -1,7 +1,7 @@
 // The paper's update rule over several steps with a changing learning rate, against the
 // formula computed here: v <- 0.9 v - 0.0005 lr w - lr g;  w <- w + v.
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
 import { eachBackend } from './_backends';
 import { compare, uniform } from './_reference';
 

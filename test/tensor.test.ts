@@ -1,10 +1,10 @@
 // Tensor lifecycle: creation, read back, views, dispose, use after dispose, and the garbage
 // collector freeing what was never disposed.
 import test from 'ava';
-import { Device } from '../lib/device';
-import * as ops from '../lib/ops';
-import { releaseCachedMemory, Tensor } from '../lib/tensor';
-import { backendInfo } from '../lib/info';
+import { Device } from '../lib/core/device';
+import * as ops from '../lib/core/ops';
+import { releaseCachedMemory, Tensor } from '../lib/core/tensor';
+import { backendInfo } from '../lib/core/info';
 import { eachBackend } from './_backends';
 
 eachBackend('fromArray, zeros, full read back exactly', (t, b) => {

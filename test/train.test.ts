@@ -5,9 +5,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSafetensorsFile } from '../lib/checkpoint';
+import { readSafetensorsFile } from '../lib/io/safetensors';
 import { DataLoader } from '../lib/data/loader';
-import { evaluate, fit, FitOptions, networkFromCheckpoint } from '../lib/train';
+import { evaluate } from '../lib/train/evaluate';
+import { fit, FitOptions } from '../lib/train/loop';
+import { networkFromCheckpoint } from '../lib/train/checkpoint';
 import { preparedGradients } from './data/_fixtures';
 
 const cli = path.join(__dirname, '..', 'lib', 'cli.js');

@@ -2,11 +2,11 @@
 // and the native layer, called directly with inconsistent arguments, throws instead of
 // crashing or writing out of bounds.
 import test from 'ava';
-import { native } from '../lib/native';
-import * as ops from '../lib/ops';
-import { Tensor } from '../lib/tensor';
-import { checkSameDevice } from '../lib/validate';
-import { Device } from '../lib/device';
+import { native } from '../lib/core/native';
+import * as ops from '../lib/core/ops';
+import { Tensor } from '../lib/core/tensor';
+import { checkSameDevice } from '../lib/core/validate';
+import { Device } from '../lib/core/device';
 
 const x4 = () => Tensor.zeros([2, 4, 8, 8]);
 const w4 = () => Tensor.zeros([6, 2, 3, 3]);

@@ -52,6 +52,8 @@ export interface PreparedIndex {
   layout: 'CHW';
   dtype: 'uint8';
   classes: string[];
+  /** human-readable class names, in the order of classes, where the source has them */
+  classNames?: string[];
   splits: { train: SplitIndex; val?: SplitIndex };
   /** Path of the float32 mean image, relative to the prepared folder. */
   mean: string;

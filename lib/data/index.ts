@@ -1,7 +1,6 @@
-// The data pipeline's public API (lib/data/README.md describes the formats and the choices).
-import * as path from 'path';
-import { prepare, PrepareSummary } from './prepare';
-import { generateSynthetic, SyntheticOptions } from './synthetic';
+// data: sources (ImageNet folders, CIFAR, MNIST) prepared into shards, the augmenting loader
+// and its worker threads, and the built-in synthetic set's cache. Imports core only (and that
+// lazily, so the pipeline runs without the native addon). README.md here has the formats.
 
 export { DataLoader, openLoaders, batchToTensor } from './loader';
 export type { Batch, LoaderOptions } from './loader';
@@ -15,20 +14,4 @@ export { fillBatch, trainParams, lightingShift, fiveCropOffsets, centerOffset } 
 export type { AugmentConfig, AugmentMode } from './augment';
 export { openSource, detectSource, readIdx } from './sources';
 export { philox, epochPermutation } from './rng';
-
-/**
- * The synthetic set, generated (JPEGs in DIR/source) and prepared (DIR/prepared) on first use
- * and found again afterwards: the data `train` uses when given none. Returns the prepared folder.
- */
-export async function ensureSyntheticPrepared(
-  options: Omit<SyntheticOptions, 'out'> & { dir?: string; size?: number; log?: (line: string) => void; progress?: boolean } = {},
-): Promise<{ prepared: string; summary: PrepareSummary }> {
-  const dir = options.dir ?? path.join('.cache', 'synthetic');
-  const { dir: _d, size, log, progress, ...synthetic } = options;
-  void _d;
-  const source = path.join(dir, 'source');
-  await generateSynthetic({ ...synthetic, out: source });
-  const prepared = path.join(dir, 'prepared');
-  const summary = await prepare({ data: source, out: prepared, size, log: log ?? (() => {}), progress: progress ?? false });
-  return { prepared, summary };
-}
+export { BUILTIN_DATA, builtinData, cacheDir, ensureSyntheticPrepared, preparedFolder } from './cache';

@@ -20,7 +20,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { ArgumentError, describe } from '../errors';
+import { ArgumentError, describe } from '../core/errors';
 import { AugmentConfig, AugmentMode, ShardReader, cropsPerImage, fillBatch } from './augment';
 import { PreparedData, SplitIndex, openPrepared, readLabels } from './format';
 import { epochPermutation } from './rng';
@@ -321,10 +321,10 @@ export class DataLoader {
 }
 
 /** A batch's images as a Tensor (float32 NCHW) on `device`, through Tensor.fromArray. */
-export function batchToTensor(batch: Batch, device?: string): import('../tensor').Tensor {
+export function batchToTensor(batch: Batch, device?: string): import('../core/tensor').Tensor {
   // Required lazily so that the data pipeline works (and is testable) without the native addon.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { Tensor } = require('../tensor') as typeof import('../tensor');
+  const { Tensor } = require('../core/tensor') as typeof import('../core/tensor');
   return Tensor.fromArray(batch.images, batch.shape, device);
 }
 

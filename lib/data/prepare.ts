@@ -12,7 +12,8 @@ import {
   accumulate, finishStats, newStats, readStats, writeAtomic, writeStats,
 } from './format';
 import { Progress } from './progress';
-import { Item, ItemInput, Source, openSource } from './sources';
+import { openAnySource } from './imagenet';
+import { Item, ItemInput, Source } from './sources';
 
 export interface PrepareOptions {
   /** The source folder (ImageNet layout, CIFAR binary batches or MNIST IDX files). */
@@ -120,7 +121,7 @@ function fileSize(file: string): number {
 
 export async function prepare(options: PrepareOptions): Promise<PrepareSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const source: Source = openSource(options.data, { valLabels: options.valLabels });
+  const source: Source = openAnySource(options.data, { valLabels: options.valLabels });
   const size = options.size ?? source.defaultSize;
   if (!Number.isSafeInteger(size) || size < 1 || size > 4096)
     throw new Error(`prepare: Expected an integer in 1..4096 for --size but received ${size}`);
@@ -196,7 +197,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareSummary> 
   writeAtomic(path.join(out, 'mean.bin'), new Uint8Array(mean.buffer));
   const index: PreparedIndex = {
     format: FORMAT, version: VERSION, size, layout: 'CHW', dtype: 'uint8',
-    classes: source.classes, splits: splits as PreparedIndex['splits'], mean: 'mean.bin', pca,
+    classes: source.classes, ...(source.names ? { classNames: source.names } : {}), splits: splits as PreparedIndex['splits'], mean: 'mean.bin', pca,
     source: { kind: source.kind, path: path.resolve(options.data) }, skipped,
   };
   writeAtomic(path.join(out, 'index.json'), JSON.stringify(index, null, 1));

@@ -31,6 +31,8 @@ export interface Source {
   kind: 'imagenet' | 'cifar10' | 'cifar100' | 'mnist';
   root: string;
   classes: string[];
+  /** human-readable class names (ImageNet's synset words), where the source has them */
+  names?: string[];
   train: Item[];
   val: Item[] | null;
   /** The stored image side `prepare` uses when not told (256 for photos; the native side for small formats). */
@@ -39,25 +41,25 @@ export interface Source {
   missing: { split: string; file: string; reason: string }[];
 }
 
-function isDir(p: string): boolean {
+export function isDir(p: string): boolean {
   try { return fs.statSync(p).isDirectory(); } catch { return false; }
 }
 
-function isFile(p: string): boolean {
+export function isFile(p: string): boolean {
   try { return fs.statSync(p).isFile(); } catch { return false; }
 }
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Regular, non-hidden files of a folder, sorted. */
-function filesOf(dir: string): string[] {
+export function filesOf(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.') && (e.isFile() || (e.isSymbolicLink() && isFile(path.join(dir, e.name)))))
     .map((e) => e.name)
     .sort(byCodePoint);
 }
 
-function subdirsOf(dir: string): string[] {
+export function subdirsOf(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isSymbolicLink() && isDir(path.join(dir, e.name)))))
     .map((e) => e.name)
@@ -92,7 +94,7 @@ export function openSource(dir: string, options: { valLabels?: string } = {}): S
 
 // ---------------------------------------------------------------- ImageNet-style folders
 
-function classFolderItems(root: string, split: string, classes: string[], labelOf: Map<string, number>): Item[] {
+export function classFolderItems(root: string, split: string, classes: string[], labelOf: Map<string, number>): Item[] {
   const dir = path.join(root, split);
   const items: Item[] = [];
   for (const cls of classes) {

@@ -1,10 +1,12 @@
 // Layers: thin classes over the ops. Each keeps what its backward needs from its forward
 // (references only: the Network owns and frees activations), and sets its parameters'
 // gradients in backward. Shapes are per sample: (C, H, W) for maps, (F) for vectors.
-import * as ops from '../ops';
-import { Tensor } from '../tensor';
+import { outputSize } from '../core/geometry';
+import * as ops from '../core/ops';
+import { Tensor } from '../core/tensor';
+import { DropoutStyle, SampleShape } from './spec';
 
-export type SampleShape = readonly number[];
+export { SampleShape };
 
 export interface Param {
   /** e.g. 'conv1.weight' */
@@ -52,10 +54,6 @@ function setGrad(p: Param, g: Tensor | undefined): void {
   p.grad = g ?? null;
 }
 
-function outSize(size: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
-}
-
 /** A layer with a weight and a bias, whose backward sets both gradients. */
 abstract class WeightedLayer extends Layer {
   readonly weight: Param;
@@ -89,7 +87,7 @@ export class Conv2d extends WeightedLayer {
   ) {
     const [, h, w] = inputShape;
     const { out, kernel, stride, padding } = options;
-    super(name, inputShape, [out, outSize(h, kernel, stride, padding), outSize(w, kernel, stride, padding)], weight, bias);
+    super(name, inputShape, [out, outputSize(h, kernel, stride, padding), outputSize(w, kernel, stride, padding)], weight, bias);
   }
 
   forward(x: Tensor): Tensor {
@@ -140,7 +138,7 @@ export class MaxPool2d extends Layer {
 
   constructor(name: string, inputShape: SampleShape, readonly options: { kernel: number; stride: number }) {
     const [c, h, w] = inputShape;
-    super(name, inputShape, [c, outSize(h, options.kernel, options.stride, 0), outSize(w, options.kernel, options.stride, 0)]);
+    super(name, inputShape, [c, outputSize(h, options.kernel, options.stride, 0), outputSize(w, options.kernel, options.stride, 0)]);
   }
 
   forward(x: Tensor): Tensor {
@@ -175,18 +173,35 @@ export class Activation extends Layer {
 export class Dropout extends Layer {
   private mask: Tensor | null = null;
 
-  /** index: this layer's place among the network's dropout layers (its Philox stream). */
-  constructor(name: string, inputShape: SampleShape, readonly p: number, readonly index: number, readonly streams: number) {
+  /**
+   * index: this layer's place among the network's dropout layers (its Philox stream). style
+   * 'paper': kept values unscaled in training, (1 - p) at test; 'inverted': kept values times
+   * 1 / (1 - p) in training, the identity at test.
+   */
+  constructor(name: string, inputShape: SampleShape, readonly p: number, readonly index: number, readonly streams: number,
+    readonly style: DropoutStyle = 'paper') {
     super(name, inputShape, inputShape);
   }
 
   forward(x: Tensor, ctx: Context): Tensor {
     this.mask?.dispose();
     this.mask = null;
-    if (!ctx.training) return ops.dropout(x, { p: this.p, training: false }).y;
+    const inverted = this.style === 'inverted';
+    // inverted at test: a copy (p 0 multiplies by 1), since the network frees each layer's input
+    if (!ctx.training) return ops.dropout(x, { p: inverted ? 0 : this.p, training: false }).y;
     const { y, mask } = ops.dropout(x, { p: this.p, training: true, seed: ctx.seed, offset: ctx.step * this.streams + this.index });
-    this.mask = mask!;
-    return y;
+    if (!inverted) {
+      this.mask = mask!;
+      return y;
+    }
+    // the same 0/1 mask scaled by 1 / (1 - p); dropoutBackward is the elementwise product
+    // with a mask, so y = x * mask' and dx = dy * mask' both use it
+    const scale = Tensor.full(mask!.shape, 1 / (1 - this.p), x.device);
+    this.mask = ops.dropoutBackward(scale, mask!);
+    scale.dispose();
+    mask!.dispose();
+    y.dispose();
+    return ops.dropoutBackward(x, this.mask);
   }
 
   backward(dy: Tensor, inputGrad: boolean): Tensor | null {

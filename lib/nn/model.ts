@@ -1,285 +1,44 @@
-// The network is data: a list of layer specs (AlexNet's is below, exactly as DESIGN.md gives
-// it), from which build() makes layers with the paper's initialisation. Variants for the
-// paper's ablations and for small runs come from ModelOptions, not from code.
-import { ArgumentError, describe } from '../errors';
-import { Tensor } from '../tensor';
-import { Activation, Context, Conv2d, Dropout, Flatten, Layer, Linear, Lrn, MaxPool2d, Param, SampleShape } from './layers';
+// The one interface every network implements (the single-device Network, the paper's two
+// columns, ...): what the training loop, checkpoints, evaluation, prediction and the
+// benchmarks use, so that none of them branches on the kind of network.
+import { Device } from '../core/device';
+import { Tensor } from '../core/tensor';
+import { NamedArray } from '../io/safetensors';
+import { Context, Param } from './layers';
+import { ModelConfig, SampleShape } from './spec';
 
-export type LayerSpec =
-  | { type: 'conv'; name: string; out: number; kernel: number; stride: number; padding: number; groups: number; biasInit: number }
-  | { type: 'lrn'; name: string; size: number; alpha: number; beta: number; k: number; groups: number }
-  | { type: 'maxpool'; name: string; kernel: number; stride: number }
-  | { type: 'relu' | 'tanh'; name: string }
-  | { type: 'dropout'; name: string; p: number }
-  | { type: 'flatten'; name: string }
-  | { type: 'fc'; name: string; out: number; biasInit: number };
-
-export interface ModelOptions {
-  /** multiplies every layer's kernel count (1 = the paper's) */
-  width: number;
-  /** input crop, square (227 gives the paper's 55x55 conv1 map) */
-  crop: number;
-  classes: number;
-  activation: 'relu' | 'tanh';
-  lrn: boolean;
-  /** 3x3 stride 2 (the paper's) or 2x2 stride 2 */
-  overlappingPool: boolean;
-  dropout: boolean;
-  /** groups in conv2, conv4, conv5 and the LRNs: the paper's two columns on one device */
-  columns: 1 | 2;
+export interface Model {
+  readonly config: ModelConfig;
+  /** where forward()'s input belongs (an input elsewhere is copied there) */
+  readonly inputDevice: Device;
+  readonly inputShape: SampleShape;
+  readonly outputShape: SampleShape;
+  /** every parameter, each on its own device */
+  params(): Param[];
+  parameterCount(): number;
   /**
-   * weights N(0, 0.01) and the paper's biases (1 in conv2, conv4, conv5, fc6, fc7), or 'he':
-   * N(0, sqrt(2 / fan-in)) in every layer but the classifier (kept at 0.01) and biases 0,
-   * which small and narrow variants need to start learning within a few epochs
+   * Logits (N, classes) for x (N, C, H, W), on inputDevice; the caller owns them. In training
+   * what backward() needs is kept; in evaluation it is freed as soon as it is used.
    */
-  init: 'paper' | 'he';
-  /** multiplies the input pixels (0..255 minus the mean image); 1 in the paper */
-  inputScale: number;
-}
-
-export const paperOptions: ModelOptions = {
-  width: 1, crop: 227, classes: 1000, activation: 'relu', lrn: true, overlappingPool: true, dropout: true, columns: 2,
-  init: 'paper', inputScale: 1,
-};
-
-export interface ModelConfig {
-  name: string;
-  options: ModelOptions;
-  /** (C, H, W) */
-  input: [number, number, number];
-  layers: LayerSpec[];
-}
-
-/** AlexNet (paper section 3.5, figure 2) as layer specs. */
-export function alexnet(partial: Partial<ModelOptions> = {}): ModelConfig {
-  const o = checkOptions({ ...paperOptions, ...partial });
-  const g = o.columns;
-  // kernel counts scaled by width, kept divisible by the number of columns
-  const ch = (n: number) => Math.max(g, Math.round((n * o.width) / g) * g);
-  const act = (name: string): LayerSpec => ({ type: o.activation, name });
-  const lrn = (name: string): LayerSpec[] => (o.lrn ? [{ type: 'lrn', name, size: 5, alpha: 1e-4, beta: 0.75, k: 2, groups: g }] : []);
-  const pool = (name: string): LayerSpec => ({ type: 'maxpool', name, kernel: o.overlappingPool ? 3 : 2, stride: 2 });
-  const drop = (name: string): LayerSpec[] => (o.dropout ? [{ type: 'dropout', name, p: 0.5 }] : []);
-  const layers: LayerSpec[] = [
-    { type: 'conv', name: 'conv1', out: ch(96), kernel: 11, stride: 4, padding: 0, groups: 1, biasInit: 0 },
-    act('relu1'), ...lrn('lrn1'), pool('pool1'),
-    { type: 'conv', name: 'conv2', out: ch(256), kernel: 5, stride: 1, padding: 2, groups: g, biasInit: 1 },
-    act('relu2'), ...lrn('lrn2'), pool('pool2'),
-    { type: 'conv', name: 'conv3', out: ch(384), kernel: 3, stride: 1, padding: 1, groups: 1, biasInit: 0 },
-    act('relu3'),
-    { type: 'conv', name: 'conv4', out: ch(384), kernel: 3, stride: 1, padding: 1, groups: g, biasInit: 1 },
-    act('relu4'),
-    { type: 'conv', name: 'conv5', out: ch(256), kernel: 3, stride: 1, padding: 1, groups: g, biasInit: 1 },
-    act('relu5'), pool('pool5'),
-    { type: 'flatten', name: 'flatten' },
-    { type: 'fc', name: 'fc6', out: ch(4096), biasInit: 1 }, act('relu6'), ...drop('drop6'),
-    { type: 'fc', name: 'fc7', out: ch(4096), biasInit: 1 }, act('relu7'), ...drop('drop7'),
-    { type: 'fc', name: 'fc8', out: o.classes, biasInit: 0 },
-  ];
-  return { name: 'alexnet', options: o, input: [3, o.crop, o.crop], layers };
-}
-
-function checkOptions(o: ModelOptions): ModelOptions {
-  const op = 'alexnet';
-  if (!(typeof o.width === 'number' && o.width > 0 && o.width <= 16)) throw new ArgumentError(op, 'width', 'a number in (0, 16]', describe(o.width));
-  if (!Number.isInteger(o.crop) || o.crop < 1) throw new ArgumentError(op, 'crop', 'a positive integer', describe(o.crop));
-  if (!Number.isInteger(o.classes) || o.classes < 2) throw new ArgumentError(op, 'classes', 'an integer >= 2', describe(o.classes));
-  if (o.activation !== 'relu' && o.activation !== 'tanh') throw new ArgumentError(op, 'activation', "'relu' or 'tanh'", describe(o.activation));
-  if (o.columns !== 1 && o.columns !== 2) throw new ArgumentError(op, 'columns', '1 or 2', describe(o.columns));
-  if (o.init !== 'paper' && o.init !== 'he') throw new ArgumentError(op, 'init', "'paper' or 'he'", describe(o.init));
-  if (!(typeof o.inputScale === 'number' && o.inputScale > 0 && Number.isFinite(o.inputScale)))
-    throw new ArgumentError(op, 'inputScale', 'a finite number > 0', describe(o.inputScale));
-  return o;
-}
-
-/** Per-sample output shapes of every layer; throws naming the layer where the map vanishes. */
-export function inferShapes(config: ModelConfig): SampleShape[] {
-  const shapes: SampleShape[] = [];
-  let s: SampleShape = config.input;
-  for (const l of config.layers) {
-    const [c, h, w] = s;
-    const spatial = (k: number, stride: number, pad: number) => {
-      if (s.length !== 3) throw new Error(`${l.name}: needs a (C, H, W) input but receives (${s.join(', ')})`);
-      const oh = Math.floor((h + 2 * pad - k) / stride) + 1, ow = Math.floor((w + 2 * pad - k) / stride) + 1;
-      if (oh < 1 || ow < 1)
-        throw new Error(`${l.name}: a ${k}x${k} window does not fit its ${h}x${w} input (crop ${config.input[1]} is too small for this model)`);
-      return [oh, ow];
-    };
-    switch (l.type) {
-      case 'conv': {
-        if (c % l.groups || l.out % l.groups) throw new Error(`${l.name}: ${c} input and ${l.out} output channels must divide by groups ${l.groups}`);
-        s = [l.out, ...spatial(l.kernel, l.stride, l.padding)];
-        break;
-      }
-      case 'maxpool':
-        s = [c, ...spatial(l.kernel, l.stride, 0)];
-        break;
-      case 'flatten':
-        s = [s.reduce((a, b) => a * b, 1)];
-        break;
-      case 'fc':
-        if (s.length !== 1) throw new Error(`${l.name}: needs a flat input; add a flatten layer before it`);
-        s = [l.out];
-        break;
-      default:
-        break;
-    }
-    shapes.push(s);
-  }
-  return shapes;
-}
-
-export interface BuildOptions {
-  /** initialisation seed */
-  seed: number;
-  device?: string;
-}
-
-/** A network built from its config: layers in order, softmax cross-entropy applied by the trainer. */
-export class Network {
-  readonly layers: Layer[];
-  private activations: Tensor[] = [];
-
-  constructor(readonly config: ModelConfig, build: BuildOptions) {
-    const shapes = inferShapes(config);
-    const device = build.device ?? 'cpu';
-    const dropouts = config.layers.filter((l) => l.type === 'dropout').length;
-    let paramIndex = 0;
-    let dropoutIndex = 0;
-    // each parameter draws from its own Philox stream of the seed
-    const last = config.layers.length - 1;
-    const normal = (shape: number[], layer: number) => {
-      const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-      // 'he' keeps the classifier at the paper's 0.01 so that the first logits are near 0
-      const std = config.options.init === 'he' && layer !== last ? Math.sqrt(2 / fanIn) : 0.01;
-      return Tensor.randn(shape, { seed: build.seed, offset: paramIndex++, std, device });
-    };
-    // the paper's biases of 1 keep ReLUs alive under its tiny weights; with 'he' weights they
-    // would add up layer after layer and blow the first logits up, so 'he' starts them at 0
-    const bias = (paper: number) => (config.options.init === 'he' ? 0 : paper);
-    this.layers = config.layers.map((l, i) => {
-      const input = i === 0 ? config.input : shapes[i - 1];
-      switch (l.type) {
-        case 'conv':
-          return new Conv2d(l.name, input, l, normal([l.out, input[0] / l.groups, l.kernel, l.kernel], i), Tensor.full([l.out], bias(l.biasInit), device));
-        case 'fc':
-          return new Linear(l.name, input, l.out, normal([l.out, input[0]], i), Tensor.full([l.out], bias(l.biasInit), device));
-        case 'lrn':
-          return new Lrn(l.name, input, l);
-        case 'maxpool':
-          return new MaxPool2d(l.name, input, l);
-        case 'relu':
-        case 'tanh':
-          return new Activation(l.name, input, l.type);
-        case 'dropout':
-          return new Dropout(l.name, input, l.p, dropoutIndex++, dropouts);
-        case 'flatten':
-          return new Flatten(l.name, input);
-      }
-    });
-  }
-
-  get inputShape(): SampleShape {
-    return this.config.input;
-  }
-
-  get outputShape(): SampleShape {
-    return this.layers[this.layers.length - 1].outputShape;
-  }
-
-  params(): Param[] {
-    return this.layers.flatMap((l) => l.params());
-  }
-
-  parameterCount(): number {
-    return this.params().reduce((n, p) => n + p.value.size, 0);
-  }
-
+  forward(x: Tensor, ctx: Context): Tensor;
+  /** Sets every parameter's gradient; with inputGrad, returns the input image's gradient. */
+  backward(dlogits: Tensor, inputGrad?: boolean): Tensor | null;
+  /** Frees what the last training forward kept. */
+  release(): void;
+  dispose(): void;
   /**
-   * Logits (N, classes) for x (N, C, H, W); the caller owns them. In training the layers'
-   * inputs are kept for backward(); in evaluation each is freed as soon as it is used.
+   * Tensors laid out like params() (the values, or an optimizer's velocities: `pick` says
+   * which) as host arrays in the single-device layout, the layout checkpoints hold.
    */
-  forward(x: Tensor, ctx: Context): Tensor {
-    this.release();
-    let h = x;
-    for (const layer of this.layers) {
-      const out = layer.forward(h, ctx);
-      if (h !== x) {
-        if (ctx.training) this.activations.push(h);
-        else h.dispose();
-      }
-      h = out;
-    }
-    return h;
-  }
-
-  /** The output of layer `name` (inclusive), in evaluation mode: features for retrieval. */
-  forwardTo(x: Tensor, name: string): Tensor {
-    const end = this.layers.findIndex((l) => l.name === name);
-    if (end < 0) throw new Error(`no layer named ${JSON.stringify(name)}; this model's layers are ${this.layers.map((l) => l.name).join(', ')}`);
-    this.release();
-    let h = x;
-    for (let i = 0; i <= end; i++) {
-      const out = this.layers[i].forward(h, { training: false, seed: 0, step: 0 });
-      if (h !== x) h.dispose();
-      h = out;
-    }
-    return h;
-  }
-
-  /**
-   * Back-propagates dlogits through every layer, setting each parameter's gradient; with
-   * inputGrad, also returns the gradient of the input image (the caller owns it).
-   */
-  backward(dlogits: Tensor, inputGrad = false): Tensor | null {
-    let g = dlogits;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const next = this.layers[i].backward(g, i > 0 || inputGrad);
-      if (g !== dlogits) g.dispose();
-      if (!next) break;
-      g = next;
-    }
-    this.release();
-    return inputGrad ? g : null;
-  }
-
-  /** Frees the activations kept by the last training forward. */
-  release(): void {
-    for (const t of this.activations) t.dispose();
-    this.activations = [];
-  }
-
-  dispose(): void {
-    this.release();
-    for (const l of this.layers) l.dispose();
-  }
+  toSingleDevice(pick: (p: Param) => Tensor): Map<string, NamedArray>;
+  /** Writes single-device arrays into the tensors `pick` gives; `source` names them in errors. */
+  fromSingleDevice(arrays: ReadonlyMap<string, NamedArray>, pick: (p: Param) => Tensor, source?: string): void;
 }
 
-export interface SummaryRow {
-  name: string;
-  type: string;
-  output: SampleShape;
-  params: number;
-}
-
-/** Each layer's output shape and parameter count, without allocating anything. */
-export function summarize(config: ModelConfig): { rows: SummaryRow[]; total: number } {
-  const shapes = inferShapes(config);
-  const rows = config.layers.map((l, i) => {
-    const input = i === 0 ? config.input : shapes[i - 1];
-    let params = 0;
-    if (l.type === 'conv') params = l.out * (input[0] / l.groups) * l.kernel * l.kernel + l.out;
-    if (l.type === 'fc') params = l.out * input[0] + l.out;
-    return { name: l.name, type: l.type, output: shapes[i], params };
-  });
-  return { rows, total: rows.reduce((n, r) => n + r.params, 0) };
-}
-
-export function formatSummary(config: ModelConfig): string {
-  const { rows, total } = summarize(config);
-  const shape = (s: SampleShape) => (s.length === 3 ? `${s[1]}x${s[2]}x${s[0]}` : String(s[0]));
-  const lines = [`${config.name} (input ${shape(config.input)})`, `${'layer'.padEnd(10)}${'type'.padEnd(9)}${'output'.padStart(14)}${'parameters'.padStart(14)}`];
-  for (const r of rows) lines.push(`${r.name.padEnd(10)}${r.type.padEnd(9)}${shape(r.output).padStart(14)}${(r.params ? r.params.toLocaleString('en-US') : '').padStart(14)}`);
-  lines.push(`${'total'.padEnd(33)}${total.toLocaleString('en-US').padStart(14)}`);
-  return lines.join('\n');
+/** The single-device array of `name`, checked against the shape the model expects. */
+export function expectArray(arrays: ReadonlyMap<string, NamedArray>, name: string, shape: readonly number[], source: string): Float32Array {
+  const a = arrays.get(name);
+  if (!a) throw new Error(`${source}: no tensor ${name} for this model`);
+  if (a.shape.join(',') !== shape.join(',')) throw new Error(`${source}: ${name} has shape [${a.shape}] but the model expects [${shape}]`);
+  return a.data;
 }

@@ -14,7 +14,7 @@ test('philox agrees with the native generator where the addon loads', (t) => {
   let nativePhilox: ((...w: number[]) => Uint32Array) | null = null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    nativePhilox = require('../../lib/native').native().philox;
+    nativePhilox = require('../../lib/core/native').native().philox;
   } catch {
     nativePhilox = null;
   }

@@ -2,7 +2,9 @@
 // Each forward allocates its output; each backward returns the gradients it was asked for.
 // Layout: x (N, C, H, W); conv weights (K, C / groups, KH, KW); linear weights (OUT, IN).
 import { ArgumentError, describe } from './errors';
+import { outputSize } from './geometry';
 import { native } from './native';
+import type { ConvParams, LrnParams, PoolParams } from './params';
 import { formatShape, seedWords, Tensor } from './tensor';
 import {
   checkFinite,
@@ -25,11 +27,9 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-interface ConvGeometry extends Record<string, number> {
-  n: number; c: number; h: number; w: number;
-  k: number; kh: number; kw: number;
-  strideH: number; strideW: number; padH: number; padW: number;
-  groups: number; oh: number; ow: number;
+/** The native parameters, and the output side the binding computes from them. */
+interface ConvGeometry extends ConvParams {
+  oh: number; ow: number;
 }
 
 function convGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, o: Conv2dOptions = {}): ConvGeometry {
@@ -50,8 +50,7 @@ function convGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | null
   if (h + 2 * padH < kh || w + 2 * padW < kw)
     throw new ArgumentError(op, 'weight', `a kernel no larger than the padded input ${h + 2 * padH}x${w + 2 * padW}`, `a ${kh}x${kw} kernel`);
   checkSameDevice(op, { x, weight, bias });
-  const oh = Math.floor((h + 2 * padH - kh) / strideH) + 1;
-  const ow = Math.floor((w + 2 * padW - kw) / strideW) + 1;
+  const oh = outputSize(h, kh, strideH, padH), ow = outputSize(w, kw, strideW, padW);
   return { n, c, h, w, k, kh, kw, strideH, strideW, padH, padW, groups, oh, ow };
 }
 
@@ -109,7 +108,7 @@ export interface LrnOptions {
   groups?: number;
 }
 
-function lrnParams(op: string, x: Tensor, o: LrnOptions = {}) {
+function lrnParams(op: string, x: Tensor, o: LrnOptions = {}): LrnParams {
   checkTensor(op, 'x', x, 4, 'N, C, H, W');
   if (o === null || typeof o !== 'object') throw new ArgumentError(op, 'options', 'an object', describe(o));
   const size = checkPositiveInt(op, 'size', o.size ?? 5);
@@ -158,7 +157,7 @@ export interface MaxPoolOptions {
   padding?: number | [number, number];
 }
 
-function poolParams(op: string, x: Tensor, o: MaxPoolOptions = {}) {
+function poolParams(op: string, x: Tensor, o: MaxPoolOptions = {}): PoolParams & { oh: number; ow: number } {
   checkTensor(op, 'x', x, 4, 'N, C, H, W');
   if (o === null || typeof o !== 'object') throw new ArgumentError(op, 'options', 'an object', describe(o));
   const [kh, kw] = checkPair(op, 'kernel', o.kernel ?? 3);
@@ -168,8 +167,7 @@ function poolParams(op: string, x: Tensor, o: MaxPoolOptions = {}) {
   const [n, c, h, w] = x.shape;
   if (h + 2 * padH < kh || w + 2 * padW < kw)
     throw new ArgumentError(op, 'kernel', `a window no larger than the padded input ${h + 2 * padH}x${w + 2 * padW}`, `${kh}x${kw}`);
-  const oh = Math.floor((h + 2 * padH - kh) / strideH) + 1;
-  const ow = Math.floor((w + 2 * padW - kw) / strideW) + 1;
+  const oh = outputSize(h, kh, strideH, padH), ow = outputSize(w, kw, strideW, padW);
   return { n, c, h, w, kh, kw, strideH, strideW, padH, padW, oh, ow };
 }
 

@@ -1,13 +1,15 @@
 // What a trained network says about images (the paper's Figure 4, left) and what its first
 // layer learned (Figure 3).
+import { DeviceLike } from '../core/device';
 import * as fs from 'node:fs';
 import sharp from 'sharp';
-import { centerOffset, cropInto, fiveCropOffsets } from './data/augment';
-import { decodeImage } from './data/prepare';
-import { Network } from './nn/model';
-import { SoftmaxCrossEntropy } from './nn/layers';
-import { Tensor } from './tensor';
-import { averageCrops, buildFromCheckpoint, Checkpoint, InputSpec, loadCheckpoint } from './train';
+import { centerOffset, cropInto, fiveCropOffsets } from '../data/augment';
+import { decodeImage } from '../data/prepare';
+import { Network } from '../nn/network';
+import { SoftmaxCrossEntropy } from '../nn/layers';
+import { Tensor } from '../core/tensor';
+import { buildFromCheckpoint, Checkpoint, InputSpec, loadCheckpoint } from '../train/checkpoint';
+import { averageCrops } from '../train/metrics';
 
 export interface Prediction {
   file: string;
@@ -15,7 +17,7 @@ export interface Prediction {
 }
 
 /** A checkpoint's network with what prediction needs of its training data. */
-export function loadPredictor(file: string, device = 'cpu', ck: Checkpoint = loadCheckpoint(file)): { net: Network; input: InputSpec } {
+export function loadPredictor(file: string, device: DeviceLike = 'cpu', ck: Checkpoint = loadCheckpoint(file)): { net: Network; input: InputSpec } {
   if (!ck.input) throw new Error(`${file}: this checkpoint has no class names and mean image (it predates them); train again to predict with it`);
   return { net: buildFromCheckpoint(ck, file, device), input: ck.input };
 }
@@ -60,10 +62,10 @@ export async function imageCrops(file: string, input: InputSpec, crop: number, s
 
 /** The `k` most probable classes of one decoded image (CHW uint8, input.size square). */
 export function classify(net: Network, input: InputSpec, img: Uint8Array,
-  o: { tenCrop?: boolean; k?: number; device?: string; synsets?: Map<string, string> } = {}): Prediction['top'] {
+  o: { tenCrop?: boolean; k?: number; device?: DeviceLike; synsets?: Map<string, string> } = {}): Prediction['top'] {
   const { crop, inputScale } = net.config.options;
   const crops = o.tenCrop ? 10 : 1;
-  const x = Tensor.fromArray(cropsOf(img, input, crop, inputScale, !!o.tenCrop), [crops, 3, crop, crop], o.device ?? 'cpu');
+  const x = Tensor.fromArray(cropsOf(img, input, crop, inputScale, !!o.tenCrop), [crops, 3, crop, crop], net.inputDevice);
   const logits = net.forward(x, { training: false, seed: 0, step: 0 });
   const xent = new SoftmaxCrossEntropy();
   xent.forward(logits, new Int32Array(crops));
@@ -72,7 +74,7 @@ export function classify(net: Network, input: InputSpec, img: Uint8Array,
   logits.dispose();
   xent.dispose();
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, o.k ?? 5);
-  return order.map((i) => ({ class: o.synsets?.get(input.classes[i]) ?? input.classes[i], index: i, probability: probs[i] }));
+  return order.map((i) => ({ class: o.synsets?.get(input.classes[i]) ?? input.names?.[i] ?? input.classes[i], index: i, probability: probs[i] }));
 }
 
 /**
@@ -81,7 +83,7 @@ export function classify(net: Network, input: InputSpec, img: Uint8Array,
  * averaged. An unreadable image throws an Error naming the file.
  */
 export async function predict(net: Network, input: InputSpec, files: string[],
-  o: { tenCrop?: boolean; k?: number; device?: string; synsets?: Map<string, string> } = {}): Promise<Prediction[]> {
+  o: { tenCrop?: boolean; k?: number; device?: DeviceLike; synsets?: Map<string, string> } = {}): Promise<Prediction[]> {
   const out: Prediction[] = [];
   for (const file of files) out.push({ file, top: classify(net, input, await decodeFile(file, input.size), o) });
   return out;

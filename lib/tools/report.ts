@@ -1,11 +1,13 @@
 // A training run as one HTML page: the curves from metrics.jsonl (as inline SVG), the conv1
 // filters and sample predictions (PNGs beside the page). Opens in any browser, offline.
+import { DeviceLike } from '../core/device';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { ShardReader } from './data/augment';
-import { openPrepared, readLabels } from './data/format';
-import { EpochMetrics, loadCheckpoint } from './train';
+import { ShardReader } from '../data/augment';
+import { openPrepared, readLabels } from '../data/format';
+import { loadCheckpoint } from '../train/checkpoint';
+import { EpochMetrics } from '../train/metrics';
 import { chwToHwc, classify, filterImage, loadPredictor } from './predict';
 
 interface Series {
@@ -63,7 +65,7 @@ export function readMetrics(run: string): EpochMetrics[] {
 }
 
 /** Writes OUT/index.html (with conv1.png and sample-N.png beside it) and returns its path. */
-export async function writeReport(run: string, out: string, o: { samples?: number; device?: string } = {}): Promise<string> {
+export async function writeReport(run: string, out: string, o: { samples?: number; device?: DeviceLike } = {}): Promise<string> {
   const metrics = readMetrics(run);
   const ckFile = ['best.safetensors', 'last.safetensors'].map((f) => path.join(run, f)).find((f) => fs.existsSync(f));
   if (!ckFile) throw new Error(`${run}: no best.safetensors or last.safetensors to draw the filters and predictions from`);

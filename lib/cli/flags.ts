@@ -14,6 +14,8 @@ export interface FlagSpec {
   max?: number;
   /** the value's name in usage, e.g. DIR */
   value?: string;
+  /** the command cannot run without it: "--name VALUE is required" */
+  required?: boolean;
 }
 
 export class FlagError extends Error {}
@@ -52,6 +54,8 @@ export function parseFlags(command: string, argv: string[], specs: Record<string
     flags[name] = convert(name, spec, raw);
   }
   if (positional.length && !allowPositional) throw new FlagError(`${command} takes no arguments (got ${positional.join(' ')})`);
+  for (const [name, s] of Object.entries(specs))
+    if (s.required && flags[name] === undefined) throw new FlagError(`--${name}${s.value ? ` ${s.value}` : ''} is required`);
   return { flags, positional };
 }
 
@@ -82,7 +86,7 @@ export function flagHelp(specs: Record<string, FlagSpec>): string {
   const rows = Object.entries(specs).map(([name, s]) => {
     const left = `--${name}${s.type === 'bool' ? '' : ` ${s.value ?? (s.type === 'choice' ? s.choices!.join('|') : s.type === 'string' ? 'VALUE' : 'N')}`}`;
     const def = s.default === undefined || s.default === false ? '' : ` (default ${s.default})`;
-    return [left, s.help + def] as const;
+    return [left, s.help + def + (s.required ? ' (required)' : '')] as const;
   });
   const width = Math.max(...rows.map(([l]) => l.length));
   return rows.map(([l, r]) => `  ${l.padEnd(width)}  ${r}`).join('\n');

@@ -1,14 +1,15 @@
 // Image retrieval by the network's hidden features (the paper's Figure 4, right): the
 // training images whose feature vectors at a layer (fc7: the last 4096-d hidden layer) are
 // nearest in Euclidean distance to a query image's.
+import { DeviceLike } from '../core/device';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { encodeSafetensors, readSafetensorsFile, writeFileAtomic } from './checkpoint';
-import { ShardReader } from './data/augment';
-import { openPrepared } from './data/format';
-import { DataLoader } from './data/loader';
+import { encodeSafetensors, readSafetensorsFile, writeFileAtomic } from '../io/safetensors';
+import { ShardReader } from '../data/augment';
+import { openPrepared } from '../data/format';
+import { DataLoader } from '../data/loader';
 import { chwToHwc, decodeFile, imageCrops, loadPredictor } from './predict';
-import { Tensor } from './tensor';
+import { Tensor } from '../core/tensor';
 
 export interface FeatureIndex {
   layer: string;
@@ -24,7 +25,7 @@ export interface FeatureIndex {
 
 /** Feature vectors of every image of a prepared split (centre crops), written to `out`. */
 export async function extractFeatures(checkpoint: string, data: string, layer: string, out: string,
-  o: { device?: string; batchSize?: number; split?: 'train' | 'val'; log?: (line: string) => void } = {}): Promise<FeatureIndex> {
+  o: { device?: DeviceLike; batchSize?: number; split?: 'train' | 'val'; log?: (line: string) => void } = {}): Promise<FeatureIndex> {
   const { net, input } = loadPredictor(checkpoint, o.device);
   const split = o.split ?? 'train';
   const { crop, inputScale } = net.config.options;
@@ -35,7 +36,7 @@ export async function extractFeatures(checkpoint: string, data: string, layer: s
   let dim = 0;
   try {
     for await (const batch of loader.epoch(0)) {
-      const x = Tensor.fromArray(batch.images, batch.shape, o.device ?? 'cpu');
+      const x = Tensor.fromArray(batch.images, batch.shape, net.inputDevice);
       const h = net.forwardTo(x, layer);
       dim = h.size / batch.shape[0];
       parts.push(h.toFloat32Array());
@@ -76,13 +77,13 @@ export interface Neighbors {
 }
 
 /** The k nearest indexed images to each query image, by Euclidean distance of their features. */
-export async function nearest(checkpoint: string, index: FeatureIndex, files: string[], k: number, device = 'cpu'): Promise<Neighbors[]> {
+export async function nearest(checkpoint: string, index: FeatureIndex, files: string[], k: number, device: DeviceLike = 'cpu'): Promise<Neighbors[]> {
   const { net, input } = loadPredictor(checkpoint, device);
   const { crop, inputScale } = net.config.options;
   const out: Neighbors[] = [];
   try {
     for (const file of files) {
-      const x = Tensor.fromArray(await imageCrops(file, input, crop, inputScale, false), [1, 3, crop, crop], device);
+      const x = Tensor.fromArray(await imageCrops(file, input, crop, inputScale, false), [1, 3, crop, crop], net.inputDevice);
       const h = net.forwardTo(x, index.layer);
       const q = h.toFloat32Array();
       x.dispose();

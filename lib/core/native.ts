@@ -1,6 +1,10 @@
 // Loads the native addon (prebuilds/ first, then build/Release) and types its surface.
-// Nothing here validates: lib/ops.ts and lib/tensor.ts do that before calling in.
+// Nothing here validates: ops.ts and tensor.ts do that before calling in.
 import * as path from 'node:path';
+import type {
+  ConvParams, DropoutParams, GemmParams, LinearParams, LrnParams, NormalParams, PoolParams, SgdParams, SoftmaxXentBackwardParams,
+  SoftmaxXentParams,
+} from './params';
 
 export interface NativeBuffer {
   readonly count: number;
@@ -45,37 +49,36 @@ export interface NativeInfo {
 }
 
 type Buf = NativeBuffer;
-type Params = Record<string, number | boolean>;
 
 export interface NativeAddon {
   NativeBuffer: new (kind: 'cpu' | 'cuda' | 'cudnn', index: number, count: number, zero: boolean) => NativeBuffer;
   info(): NativeInfo;
   releaseCachedMemory(): number;
-  conv2dForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: Params): void;
-  conv2dBackwardData(dy: Buf, w: Buf, dx: Buf, p: Params): void;
-  conv2dBackwardFilter(x: Buf, dy: Buf, dw: Buf, db: Buf | null, p: Params): void;
-  lrnForward(x: Buf, y: Buf, p: Params): void;
-  lrnBackward(x: Buf, dy: Buf, dx: Buf, p: Params): void;
-  maxpoolForward(x: Buf, y: Buf, p: Params): void;
-  maxpoolBackward(x: Buf, y: Buf, dy: Buf, dx: Buf, p: Params): void;
-  linearForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: Params): void;
-  linearBackwardData(dy: Buf, w: Buf, dx: Buf, p: Params): void;
-  linearBackwardParams(x: Buf, dy: Buf, dw: Buf, db: Buf | null, p: Params): void;
+  conv2dForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: ConvParams): void;
+  conv2dBackwardData(dy: Buf, w: Buf, dx: Buf, p: ConvParams): void;
+  conv2dBackwardFilter(x: Buf, dy: Buf, dw: Buf, db: Buf | null, p: ConvParams): void;
+  lrnForward(x: Buf, y: Buf, p: LrnParams): void;
+  lrnBackward(x: Buf, dy: Buf, dx: Buf, p: LrnParams): void;
+  maxpoolForward(x: Buf, y: Buf, p: PoolParams): void;
+  maxpoolBackward(x: Buf, y: Buf, dy: Buf, dx: Buf, p: PoolParams): void;
+  linearForward(x: Buf, w: Buf, b: Buf | null, y: Buf, p: LinearParams): void;
+  linearBackwardData(dy: Buf, w: Buf, dx: Buf, p: LinearParams): void;
+  linearBackwardParams(x: Buf, dy: Buf, dw: Buf, db: Buf | null, p: LinearParams): void;
   reluForward(x: Buf, y: Buf): void;
   reluBackward(y: Buf, dy: Buf, dx: Buf): void;
   tanhForward(x: Buf, y: Buf): void;
   tanhBackward(y: Buf, dy: Buf, dx: Buf): void;
-  dropoutForwardTrain(x: Buf, y: Buf, mask: Buf, p: Params): void;
-  dropoutForwardEval(x: Buf, y: Buf, p: Params): void;
+  dropoutForwardTrain(x: Buf, y: Buf, mask: Buf, p: DropoutParams): void;
+  dropoutForwardEval(x: Buf, y: Buf, p: DropoutParams): void;
   dropoutBackward(dy: Buf, mask: Buf, dx: Buf): void;
-  softmaxXentForward(logits: Buf, labels: Int32Array, probs: Buf, p: Params): number;
-  softmaxXentBackward(probs: Buf, labels: Int32Array, dlogits: Buf, p: Params): void;
-  sgdUpdate(w: Buf, dw: Buf, v: Buf, p: Params): void;
-  fillNormal(out: Buf, p: Params): void;
+  softmaxXentForward(logits: Buf, labels: Int32Array, probs: Buf, p: SoftmaxXentParams): number;
+  softmaxXentBackward(probs: Buf, labels: Int32Array, dlogits: Buf, p: SoftmaxXentBackwardParams): void;
+  sgdUpdate(w: Buf, dw: Buf, v: Buf, p: SgdParams): void;
+  fillNormal(out: Buf, p: NormalParams): void;
   fill(out: Buf, value: number): void;
   copy(src: Buf, dst: Buf): void;
   add(a: Buf, b: Buf, out: Buf): void;
-  gemm(a: Buf, b: Buf, c: Buf, p: Params): void;
+  gemm(a: Buf, b: Buf, c: Buf, p: GemmParams): void;
   synchronize(kind: 'cpu' | 'cuda' | 'cudnn', index: number): void;
   philox(blockLo: number, blockHi: number, offsetLo: number, offsetHi: number, seedLo: number, seedHi: number): Uint32Array;
 }
@@ -97,7 +100,7 @@ process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
  */
 export function native(): NativeAddon {
   if (!addon) {
-    const root = path.join(__dirname, '..');
+    const root = path.join(__dirname, '..', '..');
     const override = process.env.ALEXNET_NATIVE_ADDON;
     try {
       // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -1,9 +1,9 @@
-// The `prepare` command (registered in lib/cli.ts).
+// prepare: decode a source folder into shards (or generate the synthetic set first).
 import * as path from 'path';
-import type { Command } from '../cli';
-import { FlagError, flagHelp, FlagSpec, parseFlags } from '../flags';
-import { prepare } from './prepare';
-import { generateSynthetic } from './synthetic';
+import type { Command } from './command';
+import { FlagError, flagHelp, FlagSpec, parseFlags } from './flags';
+import { prepare } from '../data/prepare';
+import { generateSynthetic } from '../data/synthetic';
 
 const USAGE = 'prepare (--data DIR | --synthetic) --out DIR [--size 256] [--help for more]';
 

@@ -5,7 +5,9 @@
 //   tf32    TF32 tensor cores (inputs rounded to 10 mantissa bits, FP32 sums); sm_80 or newer
 //   3xtf32  TF32 tensor cores with each operand split in two: FP32 accuracy; sm_80 or newer
 // The CPU and cuDNN backends are not affected.
-import { FlagError } from './flags';
+
+/** A bad --precision or ALEXNET_GEMM; the command line reports it as a flag error. */
+export class PrecisionError extends Error {}
 
 export const precisions = ['fp32', 'tf32', '3xtf32'] as const;
 export type Precision = (typeof precisions)[number];
@@ -19,16 +21,16 @@ export function precisionOf(version: string | undefined): Precision {
 /**
  * Sets ALEXNET_GEMM for `precision` and returns the GEMM version now in effect. fp32 keeps
  * an ALEXNET_GEMM of v1 or v2; asking for a precision that contradicts ALEXNET_GEMM, or an
- * unknown one, is a FlagError.
+ * unknown one, is a PrecisionError.
  */
 export function applyPrecision(precision: string, env: NodeJS.ProcessEnv = process.env): string {
   if (!(precisions as readonly string[]).includes(precision))
-    throw new FlagError(`--precision must be one of ${precisions.join(', ')}, not ${JSON.stringify(precision)}`);
+    throw new PrecisionError(`--precision must be one of ${precisions.join(', ')}, not ${JSON.stringify(precision)}`);
   const current = env.ALEXNET_GEMM || undefined;
   if (current !== undefined && !(gemmVersions as readonly string[]).includes(current))
-    throw new FlagError(`ALEXNET_GEMM must be one of ${gemmVersions.join(', ')}, not ${JSON.stringify(current)}`);
+    throw new PrecisionError(`ALEXNET_GEMM must be one of ${gemmVersions.join(', ')}, not ${JSON.stringify(current)}`);
   if (current !== undefined && precisionOf(current) !== precision)
-    throw new FlagError(`--precision ${precision} contradicts ALEXNET_GEMM=${current}; set one of them`);
+    throw new PrecisionError(`--precision ${precision} contradicts ALEXNET_GEMM=${current}; set one of them`);
   if (precision !== 'fp32') env.ALEXNET_GEMM = precision;
   return env.ALEXNET_GEMM || 'v1';
 }
