@@ -14,7 +14,7 @@ const batch = Number(flag('batch', '16'));
 const repeats = Number(flag('repeats', '5'));
 const device = flag('device', 'cpu');
 // --precision fp32|tf32|3xtf32: the CUDA GEMM kernels (ALEXNET_GEMM), set before any op runs
-const gemm = applyPrecision(flag('precision', 'fp32'));
+const gemm = applyPrecision(flag('precision', '') || undefined);
 const jsonOut = flag('json', '');
 if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(repeats) || repeats <= 0) {
   console.error('usage: node benchmarks/ops.js [--batch N] [--repeats N] [--device cpu] [--json FILE]');

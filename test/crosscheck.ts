@@ -26,7 +26,7 @@ const spec: Record<string, FlagSpec> = {
   batch: { type: 'int', min: 1, max: 1024, default: 128, help: 'batch of the AlexNet shapes' },
   json: { type: 'string', help: 'also write the rows as JSON here' },
   'if-available': { type: 'bool', default: false, help: 'skip quietly where the device is not built or usable' },
-  precision: { type: 'choice', choices: [...precisions], default: 'fp32', help: 'GEMM precision of the CUDA backend (sets ALEXNET_GEMM)' },
+  precision: { type: 'choice', choices: [...precisions], help: 'GEMM precision of the CUDA backend: sets ALEXNET_GEMM (default: as ALEXNET_GEMM says, v1 when unset)' },
   only: { type: 'string', help: 'check only these, comma-separated: conv2d, lrn, maxPool2d, linear, elementwise, or a conv layer such as conv2 (default: all)' },
 };
 
@@ -170,7 +170,7 @@ function main(): void {
   const device = flags.device as string;
   let gemm: string;
   try {
-    gemm = applyPrecision(flags.precision as string);
+    gemm = applyPrecision(flags.precision as string | undefined);
   } catch (err) {
     console.error(`crosscheck: ${(err as Error).message}`);
     process.exit(2);

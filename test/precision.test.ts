@@ -16,6 +16,10 @@ test('precision: fp32 keeps v1 or v2, tf32 and 3xtf32 set ALEXNET_GEMM', (t) => 
   t.is(precisionOf('v2'), 'fp32');
   t.is(precisionOf(undefined), 'fp32');
   t.is(precisionOf('3xtf32'), '3xtf32');
+  // no --precision: ALEXNET_GEMM as it is (the test scripts loop over it)
+  t.is(applyPrecision(undefined, { ALEXNET_GEMM: 'tf32' }), 'tf32');
+  t.is(applyPrecision(undefined, {}), 'v1');
+  t.throws(() => applyPrecision(undefined, { ALEXNET_GEMM: 'fp64' }), { message: /ALEXNET_GEMM must be one of/ });
 });
 
 test('precision: a contradiction or an unknown value is a clear error', (t) => {

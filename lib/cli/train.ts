@@ -44,7 +44,7 @@ const trainFlags: Record<string, FlagSpec> = {
   'max-batches': { type: 'int', min: 0, default: 0, help: 'batches per epoch at most (0: all), for quick runs' },
   size: { type: 'int', min: 1, default: 256, help: 'stored image side when --data must be prepared' },
   progress: { type: 'bool', help: 'draw the progress bar even when stderr is not a terminal' },
-  precision: { type: 'choice', choices: [...precisions], default: 'fp32', help: 'GEMM precision on cuda devices: fp32, tf32 (tensor cores) or 3xtf32 (tensor cores, FP32 accuracy); sets ALEXNET_GEMM' },
+  precision: { type: 'choice', choices: [...precisions], help: 'GEMM precision on cuda devices: fp32, tf32 (tensor cores) or 3xtf32 (tensor cores, FP32 accuracy); sets ALEXNET_GEMM (default: as ALEXNET_GEMM says, FP32 v1 when unset)' },
 };
 
 export const trainCommand: Command = {
@@ -54,7 +54,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { flags } = parseFlags('train', argv, trainFlags);
     try {
-      applyPrecision(flags.precision as string);  // before the first op: the addon reads it once
+      applyPrecision(flags.precision as string | undefined);  // before the first op: the addon reads it once
     } catch (err) {
       throw err instanceof PrecisionError ? new FlagError(err.message) : err;
     }

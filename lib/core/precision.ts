@@ -19,16 +19,17 @@ export function precisionOf(version: string | undefined): Precision {
 }
 
 /**
- * Sets ALEXNET_GEMM for `precision` and returns the GEMM version now in effect. fp32 keeps
- * an ALEXNET_GEMM of v1 or v2; asking for a precision that contradicts ALEXNET_GEMM, or an
- * unknown one, is a PrecisionError.
+ * Sets ALEXNET_GEMM for `precision` and returns the GEMM version now in effect (without a
+ * precision: ALEXNET_GEMM's, checked). fp32 keeps an ALEXNET_GEMM of v1 or v2; asking for a
+ * precision that contradicts ALEXNET_GEMM, or an unknown one, is a PrecisionError.
  */
-export function applyPrecision(precision: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (!(precisions as readonly string[]).includes(precision))
+export function applyPrecision(precision: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (precision !== undefined && !(precisions as readonly string[]).includes(precision))
     throw new PrecisionError(`--precision must be one of ${precisions.join(', ')}, not ${JSON.stringify(precision)}`);
   const current = env.ALEXNET_GEMM || undefined;
   if (current !== undefined && !(gemmVersions as readonly string[]).includes(current))
     throw new PrecisionError(`ALEXNET_GEMM must be one of ${gemmVersions.join(', ')}, not ${JSON.stringify(current)}`);
+  if (precision === undefined) return current ?? 'v1';
   if (current !== undefined && precisionOf(current) !== precision)
     throw new PrecisionError(`--precision ${precision} contradicts ALEXNET_GEMM=${current}; set one of them`);
   if (precision !== 'fp32') env.ALEXNET_GEMM = precision;
