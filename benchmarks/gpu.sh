@@ -5,12 +5,17 @@
 #   2. a build against cuDNN (PyTorch's nvidia-cudnn package, or CUDNN_ROOT) into build-cudnn/,
 #      used through ALEXNET_NATIVE_ADDON when it succeeds (else the installed addon, no cuDNN);
 #   3. `npm run test:gpu`: the cuda/cudnn ava tests and the cross-backend check, all shapes;
-#   4. the cross-check's small shapes once under compute-sanitizer (memcheck);
-#   5. the GPU benchmarks (benchmarks/gpu.ts): per layer ours vs cuDNN, whole step vs PyTorch.
+#   3b. the cross-check of the other GEMM versions (ALEXNET_GEMM=v2, tf32, 3xtf32): conv2d and
+#      linear at the small shapes and AlexNet's at batch 8;
+#   4. the cross-check's small shapes once under compute-sanitizer (memcheck), and v2's once
+#      under racecheck (the cp.async double buffer: one barrier per K step guards both the
+#      copies into one buffer and the reads of the other, which the host emulator cannot see);
+#   5. the GPU benchmarks (benchmarks/gpu.ts): per layer every GEMM version vs cuDNN, whole
+#      step vs PyTorch in FP32 and TF32.
 # Logs and results go to $OUT (the device tool's output folder) or bench-results/gpu.
-# Each step has its own time limit (seconds, overridable: T_BUILD, T_TEST, T_SANITIZER, T_BENCH;
-# about 9 minutes at most in all, 4-6 expected) and a failed step does not stop the later
-# ones; the exit status is that of the tests (step 3).
+# Each step has its own time limit (seconds, overridable: T_BUILD, T_TEST, T_VERSIONS (each),
+# T_SANITIZER (each), T_BENCH; about 13 minutes at most in all, 6-8 expected) and a failed
+# step does not stop the later ones; the exit status is that of the tests (step 3).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-bench-results/gpu}
@@ -48,6 +53,14 @@ timeout "${T_TEST:-180}" npm run test:gpu 2>&1 | tee "$out/test-gpu.log"
 status=${PIPESTATUS[0]}
 log "test:gpu exit status $status"
 
+log "3b. the other GEMM versions against the CPU"
+for v in v2 tf32 3xtf32; do
+  ALEXNET_GEMM=$v timeout "${T_VERSIONS:-45}" node test/crosscheck.js --device cuda:0 --shapes all --batch 8 --only conv2d,linear \
+    > "$out/crosscheck-$v.log" 2>&1
+  log "ALEXNET_GEMM=$v: exit status $? ($(tail -1 "$out/crosscheck-$v.log"))"
+  grep FAIL "$out/crosscheck-$v.log" | head -5
+done
+
 log "4. compute-sanitizer (memcheck) on the cross-check's small shapes"
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 if [ -n "$sanitizer" ]; then
@@ -55,11 +68,15 @@ if [ -n "$sanitizer" ]; then
     > "$out/sanitizer.log" 2>&1
   log "compute-sanitizer exit status $? ($(grep -c 'ERROR SUMMARY: 0 errors' "$out/sanitizer.log") clean summaries)"
   tail -5 "$out/sanitizer.log"
+  ALEXNET_GEMM=v2 timeout "${T_SANITIZER:-60}" "$sanitizer" --tool racecheck --error-exitcode 3 node test/crosscheck.js --shapes small --only conv2d,linear \
+    > "$out/racecheck-v2.log" 2>&1
+  log "racecheck (ALEXNET_GEMM=v2) exit status $? ($(grep -c 'ERROR SUMMARY: 0 hazards' "$out/racecheck-v2.log") clean summaries)"
+  tail -5 "$out/racecheck-v2.log"
 else
   log "compute-sanitizer not found"
 fi
 
 log "5. benchmarks"
-timeout "${T_BENCH:-150}" node benchmarks/gpu.js --batch "${BATCH:-128}" --repeats "${REPEATS:-5}" --out "$out" 2>&1 | tee "$out/bench.log"
+timeout "${T_BENCH:-300}" node benchmarks/gpu.js --batch "${BATCH:-128}" --repeats "${REPEATS:-5}" --out "$out" 2>&1 | tee "$out/bench.log"
 log "done"
 exit "$status"

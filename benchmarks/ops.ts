@@ -1,10 +1,11 @@
 // Per-op timings of one backend at AlexNet's layer shapes, beside a GEMM ceiling measured in
 // the same run. Medians over repeats after a warm-up (on a GPU, the clock waits for the device).
-//   node benchmarks/ops.js [--batch 16] [--repeats 5] [--device cpu|cuda:0|cudnn:0] [--json out.json]
+//   node benchmarks/ops.js [--batch 16] [--repeats 5] [--device cpu|cuda:0|cudnn:0] [--precision fp32|tf32|3xtf32] [--json out.json]
 import * as fs from 'node:fs';
 import { backendInfo } from '../lib/core/info';
 import * as ops from '../lib/core/ops';
 import { Tensor } from '../lib/core/tensor';
+import { applyPrecision } from '../lib/core/precision';
 import { flag, timeMs } from './_common';
 
 interface Row { op: string; shape: string; ms: number; gflops: number }
@@ -12,6 +13,8 @@ interface Row { op: string; shape: string; ms: number; gflops: number }
 const batch = Number(flag('batch', '16'));
 const repeats = Number(flag('repeats', '5'));
 const device = flag('device', 'cpu');
+// --precision fp32|tf32|3xtf32: the CUDA GEMM kernels (ALEXNET_GEMM), set before any op runs
+const gemm = applyPrecision(flag('precision', '') || undefined);
 const jsonOut = flag('json', '');
 if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(repeats) || repeats <= 0) {
   console.error('usage: node benchmarks/ops.js [--batch N] [--repeats N] [--device cpu] [--json FILE]');
@@ -91,4 +94,4 @@ console.log(`device ${device}, batch ${batch}, median of ${repeats} after a warm
 console.log(`${'op'.padEnd(16)} ${'shape'.padEnd(30)} ${'ms'.padStart(10)} ${'GFLOP/s'.padStart(9)}`);
 for (const r of rows)
   console.log(`${r.op.padEnd(16)} ${r.shape.padEnd(30)} ${r.ms.toFixed(2).padStart(10)} ${(r.gflops ? r.gflops.toFixed(1) : '-').padStart(9)}`);
-if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ device, gpu: info.cuda.devices[0]?.name, batch, repeats, blas: info.cpu.blas, threads: info.cpu.threads, rows }, null, 2));
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ device, gemm, gpu: info.cuda.devices[0]?.name, batch, repeats, blas: info.cpu.blas, threads: info.cpu.threads, rows }, null, 2));

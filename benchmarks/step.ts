@@ -1,7 +1,7 @@
 // The whole AlexNet on one device: a training step (forward, loss, backward, SGD update) and
 // inference, at a batch size, beside an SGEMM ceiling measured in the same run; peak
 // resident memory of the process. Medians over repeats after a warm-up.
-//   node benchmarks/step.js [--batch 128] [--repeats 3] [--device cpu] [--json FILE]
+//   node benchmarks/step.js [--batch 128] [--repeats 3] [--device cpu] [--precision fp32|tf32|3xtf32] [--json FILE]
 import * as fs from 'node:fs';
 import { backendInfo } from '../lib/core/info';
 import { SoftmaxCrossEntropy } from '../lib/nn/layers';
@@ -12,10 +12,13 @@ import { Sgd } from '../lib/train/optim';
 import { Tensor } from '../lib/core/tensor';
 import { flag, timeMs } from './_common';
 import { trainStepOn } from '../lib/train/loop';
+import { applyPrecision } from '../lib/core/precision';
 
 const batch = Number(flag('batch', '128'));
 const repeats = Number(flag('repeats', '3'));
 const device = flag('device', 'cpu');
+// --precision fp32|tf32|3xtf32: the CUDA GEMM kernels (ALEXNET_GEMM), set before any op runs
+const gemm = applyPrecision(flag('precision', '') || undefined);
 const jsonOut = flag('json', '');
 if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(repeats) || repeats <= 0) {
   console.error('usage: node benchmarks/step.js [--batch N] [--repeats N] [--device cpu] [--json FILE]');
@@ -55,7 +58,7 @@ for (const layer of net.layers) {
 }
 const gflop = (ms: number, flopsPerImage: number) => (flopsPerImage * batch) / ms / 1e6;
 const result = {
-  system: 'ours', device, gpu: device === 'cpu' ? undefined : backendInfo().cuda.devices[0]?.name, batch, repeats, blas: backendInfo().cpu.blas, threads: backendInfo().cpu.threads,
+  system: 'ours', device, gemm, gpu: device === 'cpu' ? undefined : backendInfo().cuda.devices[0]?.name, batch, repeats, blas: backendInfo().cpu.blas, threads: backendInfo().cpu.threads,
   parameters: net.parameterCount(), forward_gmacs_per_image: macs / 1e9,
   sgemm_gflops: ceiling,
   train_ms: trainMs, train_images_per_s: (batch * 1000) / trainMs, train_gflops: gflop(trainMs, 6 * macs),

@@ -81,6 +81,8 @@ def main():
     ap.add_argument('--all-layers', action='store_true',
                     help='with --layers: every module (activations, flatten, dropout too), and each one\'s inference forward')
     ap.add_argument('--device', default='cpu', help='cpu or cuda')
+    ap.add_argument('--precision', choices=['fp32', 'tf32'], default='fp32',
+                    help='fp32 (the default) or tf32: let cuDNN and cuBLAS use TF32 tensor cores')
     ap.add_argument('--json')
     args = ap.parse_args()
     global SYNC, WARMUPS
@@ -93,9 +95,10 @@ def main():
             raise SystemExit('torch_alexnet.py: --device cuda, but this PyTorch sees no GPU')
         SYNC = torch.cuda.synchronize
         torch.backends.cudnn.benchmark = True
-        # FP32 as in the paper: no TF32 tensor-core shortcuts in the baseline either
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        # FP32 as in the paper: no TF32 tensor-core shortcuts in the baseline either, unless
+        # --precision tf32 asks for the baseline of our tf32 kernels
+        torch.backends.cuda.matmul.allow_tf32 = args.precision == 'tf32'
+        torch.backends.cudnn.allow_tf32 = args.precision == 'tf32'
     model = alexnet().to(dev)
     params = sum(p.numel() for p in model.parameters())
     assert params == 60_965_224, params

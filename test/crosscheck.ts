@@ -3,6 +3,9 @@
 // relative to the reference's largest magnitude, and pass/fail. Exits 1 if anything fails.
 //
 //   node test/crosscheck.js [--device cuda:0|cudnn:0] [--shapes small|alexnet|all] [--batch N] [--json FILE]
+//                           [--precision fp32|tf32|3xtf32]
+// The GEMM version under test is ALEXNET_GEMM's (v1, v2, tf32, 3xtf32; see lib/core/precision.ts),
+// or the one --precision sets; conv2d and linear are checked at that precision's tolerance.
 //
 // `small` shapes are odd sizes that cross tile edges (fast, also on the host emulator);
 // `alexnet` are the paper's layer shapes at --batch (default 128).
@@ -12,6 +15,8 @@ import { Tensor } from '../lib/core/tensor';
 import { deviceStatus } from '../lib/core/device';
 import { backendInfo } from '../lib/core/info';
 import { FlagError, FlagSpec, FlagValues, parseFlags } from '../lib/cli/flags';
+import { applyPrecision, precisionOf, precisions } from '../lib/core/precision';
+import { gemmTolerance } from './_precision';
 
 interface Row { op: string; shape: string; maxAbs: number; maxRel: number; tolerance: number; pass: boolean }
 
@@ -21,11 +26,15 @@ const spec: Record<string, FlagSpec> = {
   batch: { type: 'int', min: 1, max: 1024, default: 128, help: 'batch of the AlexNet shapes' },
   json: { type: 'string', help: 'also write the rows as JSON here' },
   'if-available': { type: 'bool', default: false, help: 'skip quietly where the device is not built or usable' },
+  precision: { type: 'choice', choices: [...precisions], help: 'GEMM precision of the CUDA backend: sets ALEXNET_GEMM (default: as ALEXNET_GEMM says, v1 when unset)' },
   only: { type: 'string', help: 'check only these, comma-separated: conv2d, lrn, maxPool2d, linear, elementwise, or a conv layer such as conv2 (default: all)' },
 };
 
 // --only: a group of rows runs when its op, or the first word of its shape label, is named.
 let only: string[] = [];
+// conv2d's and linear's tolerance (max error relative to the largest reference value), by the
+// GEMM version under test: see test/_precision.ts for why each is what it is
+let gemmTol = 1e-5;
 const wanted = (op: string, shape: string): boolean =>
   only.length === 0 || only.some((name) => op === name || shape.split(' ')[0] === name);
 
@@ -63,12 +72,12 @@ function checkConv(rows: Row[], device: string, s: ConvCase): void {
   const [w, wd] = pair([s.k, s.c / s.groups, s.kernel, s.kernel], device, 0.1);
   const [b, bd] = pair([s.k], device);
   const y = ops.conv2d(x, w, b, o), yd = ops.conv2d(xd, wd, bd, o);
-  compare(rows, 'conv2d', shape, yd, y, 1e-5);
+  compare(rows, 'conv2d', shape, yd, y, gemmTol);
   const [dy, dyd] = pair(y.shape as number[], device);
   const g = ops.conv2dBackward(x, w, dy, o, { inputGrad: true, biasGrad: true });
   const gd = ops.conv2dBackward(xd, wd, dyd, o, { inputGrad: true, biasGrad: true });
-  compare(rows, 'conv2dBackward dx', shape, gd.dx!, g.dx!, 1e-5);
-  compare(rows, 'conv2dBackward dweight', shape, gd.dweight, g.dweight, 1e-5);
+  compare(rows, 'conv2dBackward dx', shape, gd.dx!, g.dx!, gemmTol);
+  compare(rows, 'conv2dBackward dweight', shape, gd.dweight, g.dweight, gemmTol);
   compare(rows, 'conv2dBackward dbias', shape, gd.dbias!, g.dbias!, 1e-5);
   for (const t of [x, xd, w, wd, b, bd, y, yd, dy, dyd, g.dx!, gd.dx!, g.dweight, gd.dweight, g.dbias!, gd.dbias!]) t.dispose();
 }
@@ -100,12 +109,12 @@ function checkLinear(rows: Row[], device: string, n: number, inF: number, outF: 
   const [x, xd] = pair([n, inF], device);
   const [w, wd] = pair([outF, inF], device, 0.01);
   const [b, bd] = pair([outF], device);
-  compare(rows, 'linear', name, ops.linear(xd, wd, bd), ops.linear(x, w, b), 1e-5);
+  compare(rows, 'linear', name, ops.linear(xd, wd, bd), ops.linear(x, w, b), gemmTol);
   const [dy, dyd] = pair([n, outF], device);
   const g = ops.linearBackward(x, w, dy, { inputGrad: true, biasGrad: true });
   const gd = ops.linearBackward(xd, wd, dyd, { inputGrad: true, biasGrad: true });
-  compare(rows, 'linearBackward dx', name, gd.dx!, g.dx!, 1e-5);
-  compare(rows, 'linearBackward dweight', name, gd.dweight, g.dweight, 1e-5);
+  compare(rows, 'linearBackward dx', name, gd.dx!, g.dx!, gemmTol);
+  compare(rows, 'linearBackward dweight', name, gd.dweight, g.dweight, gemmTol);
   compare(rows, 'linearBackward dbias', name, gd.dbias!, g.dbias!, 1e-5);
 }
 
@@ -159,6 +168,15 @@ function main(): void {
     throw err;
   }
   const device = flags.device as string;
+  let gemm: string;
+  try {
+    gemm = applyPrecision(flags.precision as string | undefined);
+  } catch (err) {
+    console.error(`crosscheck: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  // cuDNN's kernels are not switched by ALEXNET_GEMM: FP32 tolerances there
+  gemmTol = device.startsWith('cudnn') ? gemmTolerance('v1') : gemmTolerance(gemm);
   only = flags.only ? String(flags.only).split(',').map((x) => x.trim()).filter(Boolean) : [];
   const info = backendInfo();
   const status = deviceStatus(device);
@@ -169,7 +187,8 @@ function main(): void {
     if (!flags['if-available']) process.exit(1);
     return;
   }
-  console.log(`crosscheck: ${device} (${info.cuda.devices[0]?.name}${info.cuda.emulated ? ', HOST EMULATOR' : ''}) against cpu`);
+  const kernels = device.startsWith('cudnn') ? 'cuDNN' : `GEMM ${gemm} (${precisionOf(gemm)}, tolerance ${gemmTol.toExponential(0)})`;
+  console.log(`crosscheck: ${device} (${info.cuda.devices[0]?.name}${info.cuda.emulated ? ', HOST EMULATOR' : ''}), ${kernels}, against cpu`);
   const rows: Row[] = [];
   const which = flags.shapes as string;
   if (which === 'small' || which === 'all') {
@@ -207,7 +226,7 @@ function main(): void {
   }
   const failed = rows.filter((r) => !r.pass);
   console.log(`crosscheck: ${rows.length - failed.length} of ${rows.length} passed on ${device}`);
-  if (flags.json) fs.writeFileSync(flags.json as string, JSON.stringify({ device, info: info.cuda.devices, rows }, null, 2));
+  if (flags.json) fs.writeFileSync(flags.json as string, JSON.stringify({ device, gemm, info: info.cuda.devices, rows }, null, 2));
   if (failed.length) process.exit(1);
 }
 

@@ -8,11 +8,21 @@ import {
   compare, ConvCase, convBackwardRef, convOut, convRef, linearRef, LrnCase, lrnRef, maxPoolBackwardRef,
   maxPoolRef, PoolCase, poolOut, softmaxXentRef, uniform,
 } from './_reference';
+import { gemmCloseness } from './_precision';
 
 function close(t: ExecutionContext, what: string, actual: Tensor | Float32Array, expected: ArrayLike<number>, rtol = 1e-4, atol = 1e-5) {
   const a = actual instanceof Tensor ? actual.toFloat32Array() : actual;
   const problem = compare(a, expected, rtol, atol);
   t.is(problem, null, `${what}: ${problem}`);
+}
+
+// For the outputs of GEMM-shaped ops (conv2d, linear, gemm): on the cuda backend with TF32
+// tensor cores (ALEXNET_GEMM=tf32) the error scales with the result, so the bound does too.
+function gemmClose(t: ExecutionContext, b: Backend, what: string, actual: Tensor, expected: ArrayLike<number>, rtol = 1e-4, atol = 1e-5) {
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  const [r, a] = gemmCloseness(b.name, rtol, atol, scale);
+  close(t, `${what} (GEMM ${b.name === 'cuda' ? process.env.ALEXNET_GEMM || 'v1' : b.name})`, actual, expected, r, a);
 }
 
 const convCases: Array<ConvCase & { name: string }> = [
@@ -37,14 +47,14 @@ for (const p of convCases) {
     const opts = { stride: p.stride, padding: p.pad, groups: p.groups };
     const y = ops.conv2d(x, w, bias, opts);
     t.deepEqual(y.shape, [p.n, p.k, oh, ow]);
-    close(t, 'y', y, convRef(p, xs, ws, bs));
-    close(t, 'y without bias', ops.conv2d(x, w, null, opts), convRef(p, xs, ws, null));
+    gemmClose(t, b, 'y', y, convRef(p, xs, ws, bs));
+    gemmClose(t, b, 'y without bias', ops.conv2d(x, w, null, opts), convRef(p, xs, ws, null));
     const g = ops.conv2dBackward(x, w, Tensor.fromArray(dys, [p.n, p.k, oh, ow], b.device), opts);
     const ref = convBackwardRef(p, xs, ws, dys);
-    close(t, 'dx', g.dx!, ref.dx);
+    gemmClose(t, b, 'dx', g.dx!, ref.dx);
     // dweight and dbias sum N*OH*OW products in float32: the error grows with that count
     const reduction = p.n * oh * ow;
-    close(t, 'dweight', g.dweight, ref.dw, 1e-4, Math.max(1e-5, 1e-7 * reduction));
+    gemmClose(t, b, 'dweight', g.dweight, ref.dw, 1e-4, Math.max(1e-5, 1e-7 * reduction));
     close(t, 'dbias', g.dbias!, ref.db, 1e-4, Math.max(1e-5, 1e-7 * reduction));
   });
 }
@@ -116,7 +126,7 @@ for (const [n, inF, out] of [[1, 5, 3], [3, 17, 9], [7, 64, 33]]) {
     const xs = uniform(n * inF, 8), ws = uniform(out * inF, 9), bs = uniform(out, 10), dys = uniform(n * out, 11);
     const x = Tensor.fromArray(xs, [n, inF], b.device), w = Tensor.fromArray(ws, [out, inF], b.device);
     const y = ops.linear(x, w, Tensor.fromArray(bs, [out], b.device));
-    close(t, 'y', y, linearRef(n, inF, out, xs, ws, bs));
+    gemmClose(t, b, 'y', y, linearRef(n, inF, out, xs, ws, bs));
     const g = ops.linearBackward(x, w, Tensor.fromArray(dys, [n, out], b.device));
     const dx = new Float64Array(n * inF), dw = new Float64Array(out * inF), db = new Float64Array(out);
     for (let i = 0; i < n; i++)
@@ -127,8 +137,8 @@ for (const [n, inF, out] of [[1, 5, 3], [3, 17, 9], [7, 64, 33]]) {
           dw[o * inF + j] += dys[i * out + o] * xs[i * inF + j];
         }
       }
-    close(t, 'dx', g.dx!, dx);
-    close(t, 'dweight', g.dweight, dw);
+    gemmClose(t, b, 'dx', g.dx!, dx);
+    gemmClose(t, b, 'dweight', g.dweight, dw);
     close(t, 'dbias', g.dbias!, db);
   });
 }
@@ -193,7 +203,7 @@ for (const builtin of [false, true]) {
           for (let p = 0; p < k; p++) s += (ta ? as[p * m + i] : as[i * k + p]) * (tb ? bs[j * k + p] : bs[p * n + j]);
           ref[i * n + j] = 0.5 * s + 2 * cs[i * n + j];
         }
-      close(t, 'c', c, ref, 1e-4, 1e-4);
+      gemmClose(t, b, 'c', c, ref, 1e-4, 1e-4);
     });
   }
 }

@@ -13,7 +13,8 @@ import { evaluate } from '../train/evaluate';
 import { fit } from '../train/loop';
 import { Command } from './command';
 import { deviceFlag, resolveDevice, resolveTrainDevices } from './devices';
-import { flagHelp, FlagSpec, parseFlags } from './flags';
+import { applyPrecision, PrecisionError, precisions } from '../core/precision';
+import { FlagError, flagHelp, FlagSpec, parseFlags } from './flags';
 import { fineTuneFlags, fineTuneOptions } from './finetune';
 import { modelFlags, modelOptions } from './model';
 import { BUILTIN, chooseRecipe, describeRecipe, PAPER, Recipe, SMALL, SMALL_DATA } from './presets';
@@ -62,6 +63,7 @@ const trainFlags: Record<string, FlagSpec> = {
     help: "under mpirun or srun: data (the default there: every rank trains on its share of each --batch-size batch) or hybrid (Krizhevsky's 'one weird trick': conv layers data-parallel, fc6-fc8 split over the ranks)",
   },
   'comm-timeout': { type: 'number', min: 0, default: 120, help: 'under mpirun: seconds a collective waits for the slowest rank before every rank stops, naming it (0: forever)' },
+  precision: { type: 'choice', choices: [...precisions], help: 'GEMM precision on cuda devices: fp32, tf32 (tensor cores) or 3xtf32 (tensor cores, FP32 accuracy); sets ALEXNET_GEMM (default: as ALEXNET_GEMM says, FP32 v1 when unset)' },
 };
 
 export const trainCommand: Command = {
@@ -70,6 +72,11 @@ export const trainCommand: Command = {
   help: flagHelp(trainFlags),
   async run(argv) {
     const { flags, given } = parseFlags('train', argv, trainFlags);
+    try {
+      applyPrecision(flags.precision as string | undefined);  // before the first op: the addon reads it once
+    } catch (err) {
+      throw err instanceof PrecisionError ? new FlagError(err.message) : err;
+    }
     // under mpirun / srun: distributed, one process per rank; rank 0 alone prints and writes
     const launch = launchedRanks();
     if (flags.parallel && !launch) throw new Error('--parallel needs several processes: start them with mpirun -np N (or srun) ... train');

@@ -10,11 +10,23 @@
 // 8x8 sub-tile held in registers, stepping through K 8 at a time through shared memory.
 // Where the output has too few tiles to fill the GPU, K is split across blocks that write
 // partial sums to scratch, and a second kernel adds them in a fixed order (deterministic).
+// This is version v1; gemm_tile2.cuh has v2, tf32 and 3xtf32, and tile_gemm() at the end
+// runs the one ALEXNET_GEMM names (gemm_version.cu). Each operand functor serves both: v1
+// calls operator() per element, the others its cursor (at, src, advance, step).
 #pragma once
 #include "common.cuh"
 
 namespace alexnet {
 namespace cuda {
+
+enum class GemmVersion { v1, v2, tf32, tf32x3 };
+// ALEXNET_GEMM, read once per process (v1 when unset); an unknown value throws Error.
+GemmVersion gemm_version();
+const char* gemm_version_name(GemmVersion v);
+// The current device's SM count (cached per device).
+int multiprocessors();
+// Throws Error naming `op` where the current device has no TF32 tensor cores (sm < 80).
+void require_tensor_cores(const char* op);
 
 constexpr int kTileM = 128, kTileN = 128, kTileK = 8, kTileThreads = 256;
 
@@ -85,6 +97,7 @@ __global__ void tile_gemm_reduce_kernel(int groups, int M, int N, int splits, co
 
 // Row-major matrices as operands. A(m, k) reads an (M, K) matrix with row stride ld, or,
 // transposed, a stored (K, M) one; B(k, n) reads (K, N), or, transposed, a stored (N, K).
+// Their cursor is a pointer, stepped along k by 1 or by ld.
 template <bool kTrans>
 struct MatrixA {
   const float* p;
@@ -93,6 +106,14 @@ struct MatrixA {
   __device__ __forceinline__ float operator()(int, int m, int k) const {
     return kTrans ? p[size_t(k) * ld + m] : p[size_t(m) * ld + k];
   }
+  using Cursor = const float*;
+  using Step = int64_t;
+  Step step(int d) const { return kTrans ? int64_t(d) * ld : d; }
+  __device__ __forceinline__ Cursor at(int, int m, int k) const {
+    return kTrans ? p + size_t(k) * ld + m : p + size_t(m) * ld + k;
+  }
+  __device__ __forceinline__ const float* src(Cursor c) const { return c; }
+  __device__ __forceinline__ void advance(Cursor& c, Step d) const { c += d; }
 };
 
 template <bool kTrans>
@@ -103,6 +124,14 @@ struct MatrixB {
   __device__ __forceinline__ float operator()(int, int k, int n) const {
     return kTrans ? p[size_t(n) * ld + k] : p[size_t(k) * ld + n];
   }
+  using Cursor = const float*;
+  using Step = int64_t;
+  Step step(int d) const { return kTrans ? d : int64_t(d) * ld; }
+  __device__ __forceinline__ Cursor at(int, int n, int k) const {
+    return kTrans ? p + size_t(n) * ld + k : p + size_t(k) * ld + n;
+  }
+  __device__ __forceinline__ const float* src(Cursor c) const { return c; }
+  __device__ __forceinline__ void advance(Cursor& c, Step d) const { c += d; }
 };
 
 // How many ways to split K: enough blocks for a large GPU (about four per SM of an H100),
@@ -117,10 +146,8 @@ inline int tile_gemm_splits(int groups, int M, int N, int K) {
 }
 
 template <class A, class B, class Out>
-void tile_gemm(const char* name, int groups, int M, int N, int K, const A& a, const B& b, const Out& out,
-               int splits = 0) {
-  if (groups <= 0 || M <= 0 || N <= 0) return;
-  if (splits <= 0) splits = tile_gemm_splits(groups, M, N, K);
+void tile_gemm_v1(const char* name, int groups, int M, int N, int K, const A& a, const B& b, const Out& out) {
+  int splits = tile_gemm_splits(groups, M, N, K);
   // k_chunk is a multiple of the tile's K step, so every split starts on a step boundary
   const int k_chunk = ((K + splits - 1) / splits + kTileK - 1) / kTileK * kTileK;
   splits = K > 0 ? (K + k_chunk - 1) / k_chunk : 1;
@@ -136,6 +163,26 @@ void tile_gemm(const char* name, int groups, int M, int N, int K, const A& a, co
   const int64_t count = int64_t(groups) * M * N;
   launch(name, elementwise_blocks(count), 256, tile_gemm_reduce_kernel<Out>, groups, M, N, splits,
          static_cast<const float*>(partial.get()), out);
+}
+
+}  // namespace cuda
+}  // namespace alexnet
+
+#include "gemm_tile2.cuh"
+
+namespace alexnet {
+namespace cuda {
+
+// out(g, m, n, sum_k A(g, m, k) B(g, k, n)) by the GEMM version ALEXNET_GEMM names.
+template <class A, class B, class Out>
+void tile_gemm(const char* name, int groups, int M, int N, int K, const A& a, const B& b, const Out& out) {
+  if (groups <= 0 || M <= 0 || N <= 0) return;
+  switch (gemm_version()) {
+    case GemmVersion::v1: tile_gemm_v1(name, groups, M, N, K, a, b, out); break;
+    case GemmVersion::v2: tile_gemm2<Compute::simt>(name, groups, M, N, K, a, b, out); break;
+    case GemmVersion::tf32: tile_gemm2<Compute::tf32>(name, groups, M, N, K, a, b, out); break;
+    case GemmVersion::tf32x3: tile_gemm2<Compute::tf32x3>(name, groups, M, N, K, a, b, out); break;
+  }
 }
 
 }  // namespace cuda

@@ -11,8 +11,16 @@
 // configurable number of devices with a configurable capacity lets tests reach the
 // multi-device, peer-copy and out-of-memory paths.
 //
+// Warp-collective instructions (mma.sync) are emulated at source level (native/cuda/mma.cuh):
+// each lane leaves its fragments in its warp's scratch, waits at a warp barrier (the fibers
+// of one warp, lane = linear thread index % 32), computes its share of the product from all
+// 32 lanes' fragments, and waits again before the scratch is reused. cp.async copies are
+// deferred until the issuing thread waits for their group, so a kernel that reads shared
+// memory before cp.async.wait_group (and the barrier after it) reads stale data here too.
+//
 // What it cannot find: data races between threads of a block (fibers switch only at
-// barriers), warp-synchronous assumptions, and device-specific limits. Those need a GPU.
+// barriers), warp-synchronous assumptions beyond the collectives above, and device-specific
+// limits. Those need a GPU (compute-sanitizer --tool racecheck / synccheck).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -35,11 +43,31 @@ struct dim3 {
 struct uint3 {
   unsigned x, y, z;
 };
+struct alignas(8) float2 {
+  float x, y;
+};
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
 
 namespace alexnet_emu {
 extern thread_local uint3 thread_idx, block_idx;
 extern thread_local dim3 block_dim, grid_dim;
 void syncthreads();
+// The calling thread's lane (0..31) and warp within its block.
+unsigned lane_id();
+unsigned warp_id();
+// Waits until all 32 lanes of the calling warp arrive (a warp with fewer live lanes, or
+// lanes waiting at __syncthreads() instead, is reported as a launch failure).
+void syncwarp();
+// Scratch memory shared by the lanes of the calling warp (at least `bytes`, kept for the
+// block), for the warp-collective emulations.
+void* warp_scratch(size_t bytes);
+// cp.async: the copy is queued on the calling thread and done when it waits for its group.
+void cp_async(void* dst_shared, const void* src_global, size_t bytes);
+void cp_async_commit();
+// Completes every committed group but the newest `pending` (cp.async.wait_group pending).
+void cp_async_wait(int pending);
 // Runs body once per thread of every block, blocks one after another.
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
 }  // namespace alexnet_emu
@@ -91,7 +119,12 @@ struct cudaDeviceProp {
   int major, minor, multiProcessorCount;
 };
 
-enum cudaDeviceAttr { cudaDevAttrClockRate = 13 };
+enum cudaDeviceAttr {
+  cudaDevAttrClockRate = 13,
+  cudaDevAttrMultiProcessorCount = 16,
+  cudaDevAttrComputeCapabilityMajor = 75,
+  cudaDevAttrComputeCapabilityMinor = 76,
+};
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device);
 cudaError_t cudaGetDeviceCount(int* count);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);

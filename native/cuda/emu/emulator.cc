@@ -4,6 +4,8 @@
 //   ALEXNET_CUDA_EMULATOR_DEVICES  number of emulated devices (default 2)
 //   ALEXNET_CUDA_EMULATOR_MEMORY   bytes of memory per device (default 4 GiB)
 //   ALEXNET_CUDA_EMULATOR_PEER     0 makes cudaDeviceCanAccessPeer say no (default 1)
+//   ALEXNET_CUDA_EMULATOR_SMS      multiprocessors reported (default 132, an H100 SXM's, so that
+//                                  tile and split-K choices are the ones made on that GPU)
 #include "cuda_runtime_emu.h"
 #include <ucontext.h>
 #include <cstdio>
@@ -21,12 +23,21 @@ thread_local dim3 block_dim, grid_dim;
 
 namespace {
 
-enum class State { Ready, AtBarrier, Done };
+enum class State { Ready, AtBarrier, AtWarpBarrier, Done };
+
+struct Copy {
+  void* dst;
+  const void* src;
+  size_t bytes;
+};
 
 struct Fiber {
   ucontext_t context;
   State state;
   uint3 index;
+  unsigned linear;                         // threadIdx as one number: lane = linear % 32
+  std::vector<Copy> open_group;            // cp.async issued since the last commit
+  std::vector<std::vector<Copy>> groups;   // committed, oldest first
 };
 
 struct Block {
@@ -34,6 +45,7 @@ struct Block {
   std::vector<Fiber> fibers;
   Fiber* current = nullptr;
   const std::function<void()>* body = nullptr;
+  std::vector<std::vector<char>> warp_scratch;  // one per warp
 };
 
 constexpr size_t kStackBytes = 256 * 1024;
@@ -79,6 +91,7 @@ struct Devices {
   int count;
   size_t capacity;
   bool peer;
+  int multiprocessors;
   std::vector<size_t> used;
   std::map<void*, std::pair<int, size_t>> allocations;
   std::set<std::pair<int, int>> peers_enabled;
@@ -89,6 +102,7 @@ struct Devices {
     env_int("ALEXNET_CUDA_EMULATOR_MEMORY", 4LL << 30, &bytes);
     capacity = size_t(std::max(0LL, bytes));
     peer = env_int("ALEXNET_CUDA_EMULATOR_PEER", 1) != 0;
+    multiprocessors = std::max(1, env_int("ALEXNET_CUDA_EMULATOR_SMS", 132));
     used.assign(size_t(count), 0);
   }
 };
@@ -108,6 +122,52 @@ void syncthreads() {
   swapcontext(&f->context, &b->scheduler);
 }
 
+unsigned lane_id() { return current_block ? current_block->current->linear % 32 : 0; }
+unsigned warp_id() { return current_block ? current_block->current->linear / 32 : 0; }
+
+void syncwarp() {
+  Block* b = current_block;
+  if (!b) return;
+  Fiber* f = b->current;
+  f->state = State::AtWarpBarrier;
+  swapcontext(&f->context, &b->scheduler);
+}
+
+void* warp_scratch(size_t bytes) {
+  Block* b = current_block;
+  static thread_local std::vector<char> outside;  // called outside a launch: one "warp"
+  std::vector<char>& s = b ? b->warp_scratch[warp_id()] : outside;
+  if (s.size() < bytes) s.resize(bytes);
+  return s.data();
+}
+
+void cp_async(void* dst, const void* src, size_t bytes) {
+  if (!current_block) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  current_block->current->open_group.push_back(Copy{dst, src, bytes});
+}
+
+void cp_async_commit() {
+  if (!current_block) return;
+  Fiber* f = current_block->current;
+  f->groups.push_back(std::move(f->open_group));
+  f->open_group.clear();
+}
+
+void cp_async_wait(int pending) {
+  if (!current_block) return;
+  Fiber* f = current_block->current;
+  const size_t keep = size_t(std::max(0, pending));
+  size_t done = 0;
+  while (f->groups.size() - done > keep) {
+    for (const Copy& c : f->groups[done]) std::memcpy(c.dst, c.src, c.bytes);
+    ++done;
+  }
+  f->groups.erase(f->groups.begin(), f->groups.begin() + std::ptrdiff_t(done));
+}
+
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
   const size_t threads = size_t(block.x) * block.y * block.z;
   if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
@@ -122,6 +182,7 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
   Block b;
   b.body = &body;
   b.fibers.resize(threads);
+  b.warp_scratch.resize((threads + 31) / 32);
   Block* saved = current_block;
   current_block = &b;
   grid_dim = grid;
@@ -135,6 +196,9 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
           start_fiber(&f.context, stacks[i].data(), &b.scheduler);
           f.state = State::Ready;
           f.index = uint3{unsigned(i % block.x), unsigned(i / block.x % block.y), unsigned(i / (size_t(block.x) * block.y))};
+          f.linear = unsigned(i);
+          f.open_group.clear();
+          f.groups.clear();
         }
         for (;;) {
           for (Fiber& f : b.fibers) {
@@ -142,6 +206,30 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
             b.current = &f;
             thread_idx = f.index;
             swapcontext(&b.scheduler, &f.context);
+          }
+          // Warps whose 32 lanes all wait at a warp barrier go on; a warp with only some
+          // lanes there (the others exited or wait at __syncthreads) can never go on.
+          bool released = false;
+          std::string stuck;
+          for (size_t w = 0; w * 32 < threads; ++w) {
+            const size_t end = std::min(threads, w * 32 + 32);
+            size_t waiting = 0;
+            for (size_t i = w * 32; i < end; ++i) waiting += b.fibers[i].state == State::AtWarpBarrier;
+            if (waiting == 0) continue;
+            if (waiting == 32) {
+              for (size_t i = w * 32; i < end; ++i) b.fibers[i].state = State::Ready;
+              released = true;
+            } else if (stuck.empty()) {
+              stuck = "a warp-collective operation reached by only " + std::to_string(waiting) + " of 32 lanes of warp " +
+                      std::to_string(w) + " of block (" + std::to_string(bx) + "," + std::to_string(by) + "," +
+                      std::to_string(bz) + ")";
+            }
+          }
+          if (released) continue;
+          if (!stuck.empty()) {
+            set_error(cudaErrorLaunchFailure, stuck);
+            current_block = saved;
+            return;
           }
           size_t done = 0;
           for (const Fiber& f : b.fibers) done += f.state == State::Done;
@@ -183,13 +271,19 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   prop->totalGlobalMem = devices().capacity;
   prop->major = 9;
   prop->minor = 0;
-  prop->multiProcessorCount = 1;
+  prop->multiProcessorCount = devices().multiprocessors;
   return cudaSuccess;
 }
 
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
   if (check_device(device)) return cudaErrorInvalidDevice;
-  *value = attr == cudaDevAttrClockRate ? 1000000 : 0;  // 1 GHz, a made-up clock
+  switch (attr) {
+    case cudaDevAttrClockRate: *value = 1000000; break;  // 1 GHz, a made-up clock
+    case cudaDevAttrMultiProcessorCount: *value = devices().multiprocessors; break;
+    case cudaDevAttrComputeCapabilityMajor: *value = 9; break;
+    case cudaDevAttrComputeCapabilityMinor: *value = 0; break;
+    default: *value = 0;
+  }
   return cudaSuccess;
 }
 
