@@ -330,7 +330,9 @@ export async function fit(opts: FitOptions): Promise<FitResult> {
       }
       metrics.push(await endEpoch(run, epoch.sums));
       if (epoch.interrupted) {
+        // stopped on the epoch's last batch: the epoch was validated and saved whole
         interrupted = true;
+        opts.log(`interrupted: saved ${files.last} after epoch ${state.epoch}; continue with --resume`);
         break;
       }
     }
