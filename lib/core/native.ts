@@ -30,6 +30,12 @@ export interface NativeInfo {
   version: string;
   cpu: {
     built: true; usable: true; blas: string; blasFound: boolean; blasThreads: number; threads: number; openmp: boolean;
+    /** ALEXNET_CPU_CONV: auto (Winograd for stride-1 3x3 and 5x5 layers of 16+ channels per group), gemm or winograd */
+    convAlgorithm: string;
+    /** what GEMMs run on now: our packed AVX-512 kernel, or the BLAS (ALEXNET_CPU_GEMM: auto, blas, packed) */
+    gemm: string;
+    /** whether this CPU can run the packed AVX-512 kernel */
+    packedGemm: boolean;
     /** freed buffers kept for reuse, and the most that is kept (a quarter of the memory) */
     cachedBytes: number; cacheLimitBytes: number;
   };

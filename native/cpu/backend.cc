@@ -36,6 +36,9 @@ void describe(Report& r) {
   r.flag("blasFound", false);
 #endif
   r.number("blasThreads", blas_threads());
+  r.text("convAlgorithm", conv_algorithm_setting());
+  r.text("gemm", gemm_kernel());
+  r.flag("packedGemm", packed_gemm_available());
   r.number("threads", cpu_threads());
   r.number("cachedBytes", double(cached_bytes()));
   r.number("cacheLimitBytes", double(cache_limit()));

@@ -8,6 +8,8 @@
 // Planes of at least kDirectPlane outputs take one image per GEMM instead (wide enough alone),
 // reading and writing x, y and dy in place: no gather or scatter, and columns that stay in
 // cache. The forward pass's bias is one more column of w_g against a row of ones in col_g.
+// Stride-1 3x3 and 5x5 layers take Winograd's algorithm instead (winograd.cc) for the forward
+// pass and the gradient to the data; the filter gradient always comes through here.
 // The GEMMs are the BLAS's (threaded by it); im2col, col2im and the scatters are threaded here.
 //   x: (N, C, H, W)   w: (K, C/G, KH, KW)   b: (K)   y: (N, K, OH, OW)
 #include <algorithm>
@@ -123,6 +125,7 @@ struct Scratch {
 }  // namespace
 
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
+  if (winograd_forward(p, x, w, b, y)) return;
   const Geometry g = geometry(p);
   // The bias rides in the GEMM: each group's weights get a last column b_g and the columns a
   // last row of ones, so Y = [w_g | b_g] [col; 1] needs no pass over y of its own.
@@ -161,6 +164,7 @@ void conv2d_forward(const ConvParams& p, const float* x, const float* w, const f
 }
 
 void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx) {
+  if (winograd_backward_data(p, dy, w, dx)) return;
   const Geometry g = geometry(p);
   fill(conv_x_size(p), 0.0f, dx);
   if (g.plane >= kDirectPlane) {

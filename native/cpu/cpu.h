@@ -21,7 +21,23 @@ void release_cached();  // frees every cached buffer
 void gemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                   int lda, const float* b, int ldb, float beta, float* c, int ldc);
 std::string blas_name();
+std::string gemm_kernel();  // what gemm() runs now: the packed kernel or blas_name()
+
+// gemm_packed.cc: the blocked GEMM with an AVX-512 micro-kernel, where the CPU has AVX-512.
+bool packed_gemm_available();
+void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                 int lda, const float* b, int ldb, float beta, float* c, int ldc);
+// the same on the calling thread only, for products that are themselves run in parallel
+void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                        int lda, const float* b, int ldb, float beta, float* c, int ldc);
+bool gemm_uses_packed();  // what gemm() would run now (ALEXNET_CPU_GEMM and the CPU)
 int blas_threads();
+
+// winograd.cc: stride-1 3x3 and 5x5 convolutions by Winograd's minimal filtering; false
+// where it does not apply (or ALEXNET_CPU_CONV says gemm), and conv.cc's im2col + GEMM runs.
+bool winograd_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y);
+bool winograd_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx);
+const char* conv_algorithm_setting();  // ALEXNET_CPU_CONV: auto, gemm or winograd
 
 #include "op_signatures.h"  // the ops, as every backend declares them
 

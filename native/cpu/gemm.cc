@@ -1,8 +1,15 @@
 // Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C.
-// op(A): (M, K), op(B): (K, N), C: (M, N). Through CBLAS where the build found one; the
-// built-in blocked version otherwise (and always available, so that tests cover it).
+// op(A): (M, K), op(B): (K, N), C: (M, N). On a CPU with AVX-512, our packed kernel
+// (gemm_packed.cc); otherwise through CBLAS where the build found one, and the built-in
+// blocked version where it did not (always available, so that tests cover it).
+// ALEXNET_CPU_GEMM=blas keeps the BLAS (or the built-in loops) on any CPU; =packed asks for
+// the packed kernel and is an error where the CPU lacks AVX-512.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #include <vector>
+#include "errors.h"
 #include "cpu.h"
 #include "parallel.h"
 #if defined(ALEXNET_HAVE_CBLAS)
@@ -54,6 +61,27 @@ void gemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha, 
   });
 }
 
+namespace {
+// true: the packed kernel; false: the BLAS or the built-in loops. Read at every call, so
+// that a test can compare the two in one process.
+bool use_packed() {
+  const char* s = std::getenv("ALEXNET_CPU_GEMM");
+  if (!s || !*s || !std::strcmp(s, "auto")) return packed_gemm_available();
+  if (!std::strcmp(s, "blas")) return false;
+  if (!std::strcmp(s, "packed")) {
+    if (!packed_gemm_available()) throw OpError("ALEXNET_CPU_GEMM=packed: this CPU has no AVX-512 (use auto or blas)");
+    return true;
+  }
+  throw OpError(std::string("ALEXNET_CPU_GEMM must be one of auto, blas, packed (got '") + s + "')");
+}
+}  // namespace
+
+bool gemm_uses_packed() { return use_packed(); }
+
+std::string gemm_kernel() {
+  return use_packed() ? "packed AVX-512 kernel (ours)" : blas_name();
+}
+
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
           const float* b, int ldb, float beta, float* c, int ldc) {
   if (m <= 0 || n <= 0) return;
@@ -62,6 +90,7 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
       for (int j = 0; j < n; ++j) c[size_t(i) * ldc + j] = beta == 0.0f ? 0.0f : beta * c[size_t(i) * ldc + j];
     return;
   }
+  const bool packed = use_packed();
 #if defined(ALEXNET_HAVE_CBLAS)
   // A one-row or one-column product is a matrix-vector product, which the BLAS's GEMV streams
   // at memory speed; its GEMM pads and packs it as a matrix (fc6 at batch 1: about 3x slower).
@@ -75,9 +104,11 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
                 b, trans_b ? 1 : ldb, beta, c, ldc);
     return;
   }
+  if (packed) return gemm_packed(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #else
+  if (packed) return gemm_packed(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   gemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
 }

@@ -1,0 +1,226 @@
+// A packed, blocked SGEMM for CPUs with AVX-512 (the Goto / BLIS scheme), used instead of
+// the BLAS's where the CPU has AVX-512: a BLAS built for older CPUs, or told to use its
+// AVX2 kernels (OPENBLAS_CORETYPE=Haswell), runs at about two thirds of this kernel's rate
+// on such a CPU.
+//   C (M, N) = alpha op(A) (M, K) op(B) (K, N) + beta C,   row-major, as gemm() in gemm.cc
+// Blocking: for each block of kKc rows of op(B) and kNc of its columns, op(B) is packed into
+// panels of kNr columns (kc x 32 floats each, zero-padded at the right edge); for each block
+// of kMc rows of op(A), op(A) times alpha into panels of kMr rows (kc x 12, zero-padded).
+// The micro-kernel keeps a 12 x 32 tile of C in 24 vector registers and adds, for each of kc
+// steps, 12 broadcast elements of A times two vectors of B: 24 FMAs per 14 loads. The
+// threads split C into column (or row) slices and pack their own operands.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+#include "cpu.h"
+#include "errors.h"
+#include "parallel.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ALEXNET_CUDA_EMULATOR)
+#define ALEXNET_PACKED_GEMM 1
+#endif
+
+namespace alexnet {
+namespace cpu {
+
+#if defined(ALEXNET_PACKED_GEMM)
+namespace {
+
+constexpr int kMr = 12, kNr = 32;          // micro-tile of C
+constexpr int kKc = 384, kMc = 96, kNc = 4096;  // blocks: A's kMc x kKc stays in L2
+
+typedef float Vec __attribute__((vector_size(64)));
+
+// c (kMr, kNr), row stride ldc  (+)=  ap (kc, kMr) . bp (kc, kNr)
+__attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp,
+                                                       float* __restrict c, int ldc) {
+  Vec acc[kMr][2];
+  for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = Vec{};
+  for (int p = 0; p < kc; ++p) {
+    Vec b0, b1;
+    std::memcpy(&b0, bp + p * kNr, sizeof b0);
+    std::memcpy(&b1, bp + p * kNr + 16, sizeof b1);
+    for (int r = 0; r < kMr; ++r) {
+      const float a = ap[p * kMr + r];
+      acc[r][0] += a * b0;
+      acc[r][1] += a * b1;
+    }
+  }
+  for (int r = 0; r < kMr; ++r) {
+    Vec c0, c1;
+    std::memcpy(&c0, c + size_t(r) * ldc, sizeof c0);
+    std::memcpy(&c1, c + size_t(r) * ldc + 16, sizeof c1);
+    c0 += acc[r][0];
+    c1 += acc[r][1];
+    std::memcpy(c + size_t(r) * ldc, &c0, sizeof c0);
+    std::memcpy(c + size_t(r) * ldc + 16, &c1, sizeof c1);
+  }
+}
+
+// An edge tile (rows < kMr or cols < kNr of C left): the full tile into a scratch tile, then
+// only its valid part into C.
+void edge_tile(int kc, const float* ap, const float* bp, float* c, int ldc, int rows, int cols) {
+  alignas(64) float tile[kMr * kNr] = {};
+  micro_kernel(kc, ap, bp, tile, kNr);
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j) c[size_t(r) * ldc + j] += tile[r * kNr + j];
+}
+
+// Panel `panel` of op(B)'s block (rows p0..p0+kc, columns j0..j0+nc): (kc, kNr), zero-padded.
+void pack_b(bool trans_b, const float* b, int ldb, int p0, int kc, int j0, int nc, int panel, float* out) {
+  const int jj = j0 + panel * kNr, cols = std::min(kNr, j0 + nc - jj);
+  float* o = out + size_t(panel) * kc * kNr;
+  if (!trans_b) {
+    for (int p = 0; p < kc; ++p) {
+      float* row = o + size_t(p) * kNr;
+      std::memcpy(row, b + size_t(p0 + p) * ldb + jj, sizeof(float) * cols);
+      for (int j = cols; j < kNr; ++j) row[j] = 0.0f;
+    }
+    return;
+  }
+  // op(B) = B^T: column j of the panel is row jj + j of B, read along its length
+  for (int j = 0; j < cols; ++j) {
+    const float* src = b + size_t(jj + j) * ldb + p0;
+    for (int p = 0; p < kc; ++p) o[size_t(p) * kNr + j] = src[p];
+  }
+  for (int j = cols; j < kNr; ++j)
+    for (int p = 0; p < kc; ++p) o[size_t(p) * kNr + j] = 0.0f;
+}
+
+// Panel `panel` of alpha op(A)'s block (rows i0..i0+mc, columns p0..p0+kc): (kc, kMr).
+void pack_a(bool trans_a, const float* a, int lda, float alpha, int i0, int mc, int p0, int kc, int panel, float* out) {
+  const int ii = i0 + panel * kMr, rows = std::min(kMr, i0 + mc - ii);
+  float* o = out + size_t(panel) * kc * kMr;
+  if (!trans_a) {
+    for (int r = 0; r < kMr; ++r) {
+      const float* src = a + size_t(ii + r) * lda + p0;
+      for (int p = 0; p < kc; ++p) o[size_t(p) * kMr + r] = r < rows ? alpha * src[p] : 0.0f;
+    }
+  } else {
+    for (int p = 0; p < kc; ++p) {
+      const float* src = a + size_t(p0 + p) * lda + ii;
+      float* row = o + size_t(p) * kMr;
+      for (int r = 0; r < kMr; ++r) row[r] = r < rows ? alpha * src[r] : 0.0f;
+    }
+  }
+}
+
+// C's columns j_begin .. j_end-1 (beta already applied), on the calling thread, with its
+// own packing buffers (kept per thread between calls).
+void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_end, int k, float alpha, const float* a,
+                        int lda, const float* b, int ldb, float* c, int ldc) {
+  thread_local std::vector<float> ap, bp;
+  const int width = j_end - j_begin;
+  const size_t b_need = size_t((std::min(width, kNc) + kNr - 1) / kNr) * kNr * std::min(k, kKc);
+  const size_t a_need = size_t((std::min(m, kMc) + kMr - 1) / kMr) * kMr * std::min(k, kKc);
+  if (bp.size() < b_need) bp.resize(b_need);
+  if (ap.size() < a_need) ap.resize(a_need);
+  for (int j0 = j_begin; j0 < j_end; j0 += kNc) {
+    const int nc = std::min(kNc, j_end - j0), jpanels = (nc + kNr - 1) / kNr;
+    for (int p0 = 0; p0 < k; p0 += kKc) {
+      const int kc = std::min(kKc, k - p0);
+      for (int jp = 0; jp < jpanels; ++jp) pack_b(trans_b, b, ldb, p0, kc, j0, nc, jp, bp.data());
+      for (int i0 = 0; i0 < m; i0 += kMc) {
+        const int mc = std::min(kMc, m - i0), ipanels = (mc + kMr - 1) / kMr;
+        for (int ip = 0; ip < ipanels; ++ip) pack_a(trans_a, a, lda, alpha, i0, mc, p0, kc, ip, ap.data());
+        for (int jp = 0; jp < jpanels; ++jp) {
+          const int jj = j0 + jp * kNr, cols = std::min(kNr, j_end - jj);
+          for (int ip = 0; ip < ipanels; ++ip) {
+            const int ii = i0 + ip * kMr, rows = std::min(kMr, m - ii);
+            const float* a_panel = ap.data() + size_t(ip) * kc * kMr;
+            const float* b_panel = bp.data() + size_t(jp) * kc * kNr;
+            float* ct = c + size_t(ii) * ldc + jj;
+            if (rows == kMr && cols == kNr) micro_kernel(kc, a_panel, b_panel, ct, ldc);
+            else edge_tile(kc, a_panel, b_panel, ct, ldc, rows, cols);
+          }
+        }
+      }
+    }
+  }
+}
+
+// beta times rows of C's columns j_begin .. j_end-1 (beta = 0 ignores what C held, NaN
+// included, as BLAS does)
+void scale_columns(int m, int j_begin, int j_end, float beta, float* c, int ldc) {
+  if (beta == 1.0f) return;
+  for (int i = 0; i < m; ++i) {
+    float* row = c + size_t(i) * ldc;
+    if (beta == 0.0f) std::fill(row + j_begin, row + j_end, 0.0f);
+    else for (int j = j_begin; j < j_end; ++j) row[j] *= beta;
+  }
+}
+
+}  // namespace
+
+bool packed_gemm_available() {
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  return avx512;
+}
+
+void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                        const float* b, int ldb, float beta, float* c, int ldc) {
+  scale_columns(m, 0, n, beta, c, ldc);
+  if (alpha != 0.0f && k > 0) gemm_block_columns(trans_a, trans_b, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc);
+}
+
+void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc) {
+  // The threads split C: by whole column panels where C is wide, by rows where it is tall
+  // (C^T = op(B)^T op(A)^T is the same product on the transposed operands). Each thread packs
+  // what it needs itself: one parallel region per product and no barrier inside it.
+  if (trans_b && !trans_a && m < kMr * 4 && n >= 256) {
+    // A few rows of A times B^T (a fully connected layer's forward pass: x w^T): B's rows
+    // would be packed across their length, a strided gather of all of B. The same product
+    // as T (N, M) = B A^T reads B along its rows as the A side; T is small, and lands in C
+    // transposed.
+    thread_local std::vector<float> t;
+    if (t.size() < size_t(n) * m) t.resize(size_t(n) * m);
+    gemm_packed(false, true, n, m, k, alpha, b, ldb, a, lda, 0.0f, t.data(), m);
+    for (int i = 0; i < m; ++i) {
+      float* row = c + size_t(i) * ldc;
+      for (int j = 0; j < n; ++j) row[j] = (beta == 0.0f ? 0.0f : beta * row[j]) + t[size_t(j) * m + i];
+    }
+    return;
+  }
+  const int threads = int64_t(m) * n * k >= (int64_t(1) << 20) ? cpu_threads() : 1;
+  if (threads == 1) return gemm_packed_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (n >= m) {
+    const int panels = (n + kNr - 1) / kNr;
+    parallel_for(threads, [&](int64_t t) {
+      const int j0 = std::min(n, int(panels * t / threads) * kNr), j1 = std::min(n, int(panels * (t + 1) / threads) * kNr);
+      if (j0 >= j1) return;
+      scale_columns(m, j0, j1, beta, c, ldc);
+      if (alpha != 0.0f) gemm_block_columns(trans_a, trans_b, m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc);
+    });
+  } else {
+    const int panels = (m + kMr - 1) / kMr;
+    parallel_for(threads, [&](int64_t t) {
+      const int i0 = std::min(m, int(panels * t / threads) * kMr), i1 = std::min(m, int(panels * (t + 1) / threads) * kMr);
+      if (i0 >= i1) return;
+      const float* a_rows = trans_a ? a + i0 : a + size_t(i0) * lda;  // op(A)'s rows i0 .. i1-1
+      scale_columns(i1 - i0, 0, n, beta, c + size_t(i0) * ldc, ldc);
+      if (alpha != 0.0f) gemm_block_columns(trans_a, trans_b, i1 - i0, 0, n, k, alpha, a_rows, lda, b, ldb, c + size_t(i0) * ldc, ldc);
+    });
+  }
+}
+
+#else  // no GCC x86-64 build: the BLAS (or the built-in loops) always
+
+bool packed_gemm_available() { return false; }
+
+void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                        const float* b, int ldb, float beta, float* c, int ldc) {
+  gemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc) {
+  gemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#endif
+
+}  // namespace cpu
+}  // namespace alexnet
