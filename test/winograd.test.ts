@@ -1,5 +1,5 @@
 // The CPU backend's Winograd convolutions (native/cpu/winograd.cc: F(4x4,3x3) and
-// F(2x2,5x5) for stride-1 layers, forward and gradient to the data) against float64 loops.
+// F(4x4,5x5) for stride-1 layers, forward and gradient to the data) against float64 loops.
 // Winograd's transforms round differently from a direct sum, so the check is the bound the
 // source states: each output's error at most kBound times the sum of |x| |w| over its window
 // (for dx: of |w| |dy|), which is what a rounding error of a sum of products scales with.
@@ -44,7 +44,7 @@ const abs = (a: Float32Array) => a.map(Math.abs);
 const cases: Array<ConvCase & { name: string; range: number }> = [
   { name: "conv3-like 3x3 pad 1, 13x13 (partial 4x4 tiles at the edges)", n: 2, c: 32, h: 13, w: 13, k: 24, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 1, range: 1 },
   { name: 'conv4-like with groups 2, pixel-scale inputs', n: 3, c: 32, h: 13, w: 13, k: 32, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 2, range: 150 },
-  { name: "conv2-like F(2x2,5x5): 5x5 pad 2, groups 2, 27x27", n: 2, c: 16, h: 27, w: 27, k: 16, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2], groups: 2, range: 1 },
+  { name: "conv2-like F(4x4,5x5): 5x5 pad 2, groups 2, 27x27", n: 2, c: 16, h: 27, w: 27, k: 16, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2], groups: 2, range: 1 },
   { name: '3x3 without padding, 10x9', n: 1, c: 5, h: 10, w: 9, k: 7, kh: 3, kw: 3, stride: [1, 1], pad: [0, 0], groups: 1, range: 1 },
   { name: '5x5 pad 1 (between none and full), 11x8', n: 2, c: 6, h: 11, w: 8, k: 3, kh: 5, kw: 5, stride: [1, 1], pad: [1, 1], groups: 1, range: 1 },
   { name: 'unequal padding of rows and columns, one pixel wide', n: 2, c: 3, h: 6, w: 1, k: 4, kh: 3, kw: 3, stride: [1, 1], pad: [0, 1], groups: 1, range: 1 },

@@ -1,19 +1,20 @@
 // Winograd convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
-// 2015) for stride-1 convolutions with square 3x3 or 5x5 kernels: F(4x4, 3x3) for conv3-5
-// and F(2x2, 5x5) for conv2, both on 6x6 tiles, so that one output tile of m x m pixels
-// costs 36 multiplications per (input, output) channel pair instead of m*m*r*r (144 for
-// F(4x4,3x3), 100 for F(2x2,5x5)). In one dimension, for a tile d of 6 inputs and a filter g
+// 2015) for stride-1 convolutions with square 3x3 or 5x5 kernels: F(4x4, 3x3) on 6x6 tiles
+// for conv3-5 and F(4x4, 5x5) on 8x8 tiles for conv2, so that one 4x4 output tile costs
+// alpha^2 multiplications per (input, output) channel pair (36 and 64) instead of 16 r^2
+// (144 and 400). In one dimension, for a tile d of alpha = m + r - 1 inputs and a filter g
 // of r taps, the m outputs y_i = sum_k d_(i+k) g_k are
 //   y = A^T [ (G g) . (B^T d) ]        (. : elementwise)
 // and in two dimensions Y = A^T [ (G g G^T) . (B^T d B) ] A. The matrices come from
-// evaluating polynomials at the points 0, 1, -1, 2, -2 and infinity (modified Toom-Cook):
-// with E_n the 6 x n matrix whose row j is (1, a_j, ..., a_j^(n-1)) (and (0, ..., 0, 1) at
-// infinity), A^T = E_m^T, G = E_r and B^T = E_6^-T; row j of B^T is multiplied and row j of
-// G divided by prod_(l != j) (a_j - a_l), which makes every entry of B^T a small integer
-// (exact in float) and leaves the fractions in G, applied once per step to the weights. For
-// r = 3 these are exactly Lavin's matrices.
+// evaluating polynomials at the points 0, 1, -1, 2, -2 (and 1/2, -1/2 for alpha = 8) and
+// infinity (modified Toom-Cook): with E_n the alpha x n matrix whose row j is
+// (1, a_j, ..., a_j^(n-1)) (and (0, ..., 0, 1) at infinity), A^T = E_m^T, G = E_r and
+// B^T = E_alpha^-T; row j of B^T is multiplied and row j of G divided by
+// prod_(l != j) (a_j - a_l), which makes every entry of B^T a short binary fraction (exact in
+// float) and leaves the other fractions in G, applied once per call to the weights. For
+// F(4x4, 3x3) these are exactly Lavin's matrices.
 //
-// The multiplications become 36 GEMMs per group, one per point xi of the 6x6 tile:
+// The multiplications become alpha^2 GEMMs per group, one per point xi of the tile:
 //   U_xi (K/G, C/G) = (G g G^T)_xi over the group's filters
 //   V_xi (C/G, T)   = (B^T d B)_xi over the T tiles of a chunk of images
 //   M_xi (K/G, T)   = U_xi V_xi,   then Y = A^T M A per tile, plus the bias, clipped to OH x OW.
@@ -24,7 +25,7 @@
 // Error: the transforms add rounding that a direct sum does not have. The bound we state and
 // test (test/winograd.test.ts) is 2^-17 (7.6e-6) of the sum of |x| |w| over each output's
 // window (for dx: of |w| |dy|); the worst measured there, forward and backward, F(4x4,3x3)
-// and F(2x2,5x5), was 2.3e-6, against about 1e-7 for im2col + GEMM.
+// and F(4x4,5x5), was 3.4e-6, against about 1e-7 for im2col + GEMM.
 //   x: (N, C, H, W)   w: (K, C/G, r, r)   b: (K)   y: (N, K, OH, OW)
 #include <algorithm>
 #include <cmath>
@@ -40,68 +41,73 @@ namespace alexnet {
 namespace cpu {
 namespace {
 
-constexpr int kAlpha = 6;                   // transformed tile side, m + r - 1
-constexpr int kPoints = kAlpha * kAlpha;    // GEMMs per group
+constexpr int kMaxAlpha = 8;                   // transformed tile side alpha = m + r - 1: 6 or 8
+constexpr int kMaxPoints = kMaxAlpha * kMaxAlpha;  // GEMMs per group: alpha^2
 constexpr int kLanes = 16;                  // tiles transformed together (one AVX-512 vector)
 // Floats of transformed input and output (V and M) per chunk of images (32 MiB): the GEMMs'
 // width is the chunk's tiles, and wider GEMMs ran faster up to about this size (AlexNet's
-// conv3-5 take 32 images per chunk, conv2 six).
+// conv2 takes 15 images per chunk, conv3 22, conv4 and conv5 37 and 45).
 constexpr int64_t kChunkBudget = int64_t(8) << 20;
 
 struct Transform {
-  int m, r;
-  float bt[kAlpha][kAlpha];  // B^T (6 x 6)
-  float g[kAlpha][5];        // G (6 x r)
-  float at[4][kAlpha];       // A^T (m x 6)
+  int m, r, alpha;
+  float bt[kMaxAlpha][kMaxAlpha];  // B^T (alpha x alpha)
+  float g[kMaxAlpha][5];           // G (alpha x r)
+  float at[6][kMaxAlpha];          // A^T (m x alpha)
 };
 
-// Inverts a 6x6 matrix in double by Gauss-Jordan with partial pivoting (it is a
-// Vandermonde matrix of distinct points: never singular).
-void invert6(double a[kAlpha][kAlpha], double inv[kAlpha][kAlpha]) {
-  for (int i = 0; i < kAlpha; ++i)
-    for (int j = 0; j < kAlpha; ++j) inv[i][j] = i == j ? 1.0 : 0.0;
-  for (int col = 0; col < kAlpha; ++col) {
+// Inverts an n x n matrix in double by Gauss-Jordan with partial pivoting (a Vandermonde
+// matrix of distinct points: never singular).
+void invert(int n, double a[kMaxAlpha][kMaxAlpha], double inv[kMaxAlpha][kMaxAlpha]) {
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) inv[i][j] = i == j ? 1.0 : 0.0;
+  for (int col = 0; col < n; ++col) {
     int pivot = col;
-    for (int i = col + 1; i < kAlpha; ++i)
+    for (int i = col + 1; i < n; ++i)
       if (std::fabs(a[i][col]) > std::fabs(a[pivot][col])) pivot = i;
     std::swap(a[col], a[pivot]);
     std::swap(inv[col], inv[pivot]);
     const double s = 1.0 / a[col][col];
-    for (int j = 0; j < kAlpha; ++j) a[col][j] *= s, inv[col][j] *= s;
-    for (int i = 0; i < kAlpha; ++i) {
+    for (int j = 0; j < n; ++j) a[col][j] *= s, inv[col][j] *= s;
+    for (int i = 0; i < n; ++i) {
       if (i == col || a[i][col] == 0.0) continue;
       const double f = a[i][col];
-      for (int j = 0; j < kAlpha; ++j) a[i][j] -= f * a[col][j], inv[i][j] -= f * inv[col][j];
+      for (int j = 0; j < n; ++j) a[i][j] -= f * a[col][j], inv[i][j] -= f * inv[col][j];
     }
   }
 }
 
-Transform make_transform(int r) {
-  static const double pts[kAlpha - 1] = {0.0, 1.0, -1.0, 2.0, -2.0};  // and infinity
+// F(m x m, r x r) on alpha x alpha tiles, alpha = m + r - 1 = 6 or 8.
+Transform make_transform(int m, int r) {
+  static const double pts[kMaxAlpha - 1] = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5};  // and infinity
   Transform t{};
   t.r = r;
-  t.m = kAlpha + 1 - r;
-  double e[kAlpha][kAlpha] = {}, inv[kAlpha][kAlpha];
-  for (int j = 0; j < kAlpha - 1; ++j)
-    for (int k = 0; k < kAlpha; ++k) e[j][k] = std::pow(pts[j], k);
-  e[kAlpha - 1][kAlpha - 1] = 1.0;
-  invert6(e, inv);
-  for (int j = 0; j < kAlpha; ++j) {
+  t.m = m;
+  const int alpha = t.alpha = m + r - 1;
+  double e[kMaxAlpha][kMaxAlpha] = {}, inv[kMaxAlpha][kMaxAlpha];
+  for (int j = 0; j < alpha - 1; ++j)
+    for (int k = 0; k < alpha; ++k) e[j][k] = std::pow(pts[j], k);
+  e[alpha - 1][alpha - 1] = 1.0;
+  invert(alpha, e, inv);
+  for (int j = 0; j < alpha; ++j) {
     double f = 1.0;  // prod over l != j of (a_j - a_l); 1 at infinity
-    if (j < kAlpha - 1)
-      for (int l = 0; l < kAlpha - 1; ++l)
+    if (j < alpha - 1)
+      for (int l = 0; l < alpha - 1; ++l)
         if (l != j) f *= pts[j] - pts[l];
-    for (int k = 0; k < kAlpha; ++k) t.bt[j][k] = float(inv[k][j] * f);  // row j of E^-T, times f
-    for (int k = 0; k < r; ++k) t.g[j][k] = j < kAlpha - 1 ? float(std::pow(pts[j], k) / f) : (k == r - 1 ? 1.0f : 0.0f);
+    for (int k = 0; k < alpha; ++k) t.bt[j][k] = float(inv[k][j] * f);  // row j of E^-T, times f
+    for (int k = 0; k < r; ++k) t.g[j][k] = j < alpha - 1 ? float(std::pow(pts[j], k) / f) : (k == r - 1 ? 1.0f : 0.0f);
   }
-  for (int i = 0; i < t.m; ++i)
-    for (int j = 0; j < kAlpha; ++j) t.at[i][j] = j < kAlpha - 1 ? float(std::pow(pts[j], i)) : (i == t.m - 1 ? 1.0f : 0.0f);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < alpha; ++j) t.at[i][j] = j < alpha - 1 ? float(std::pow(pts[j], i)) : (i == m - 1 ? 1.0f : 0.0f);
   return t;
 }
 
+// 3x3: F(4x4, 3x3) on 6x6 tiles; 5x5: F(4x4, 5x5) on 8x8 tiles (conv2 at batch 32: 35 ms
+// forward, against 69 ms with F(2x2, 5x5) on 6x6 tiles, whose transforms cost more per
+// output pixel).
 const Transform& transform_for(int r) {
-  static const Transform f43 = make_transform(3), f25 = make_transform(5);
-  return r == 3 ? f43 : f25;
+  static const Transform f43 = make_transform(4, 3), f45 = make_transform(4, 5);
+  return r == 3 ? f43 : f45;
 }
 
 // Sixteen tiles side by side, one per lane: GCC's vector extension (plain arithmetic on a
@@ -110,38 +116,38 @@ const Transform& transform_for(int r) {
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 
 // out[i][j] = sum_(a,b) bt[i][a] d[a][b] bt[j][b]: V = B^T d B for 16 tiles.
-ALEXNET_SIMD void input_tile(const float (*bt)[kAlpha], const Lanes* d, Lanes* out) {
-  Lanes tmp[kAlpha][kAlpha];
-  for (int i = 0; i < kAlpha; ++i)
-    for (int b = 0; b < kAlpha; ++b) {
+ALEXNET_SIMD void input_tile(const float (*bt)[kMaxAlpha], int alpha, const Lanes* d, Lanes* out) {
+  Lanes tmp[kMaxAlpha][kMaxAlpha];
+  for (int i = 0; i < alpha; ++i)
+    for (int b = 0; b < alpha; ++b) {
       Lanes acc = {};
-      for (int a = 0; a < kAlpha; ++a)
-        if (bt[i][a] != 0.0f) acc += bt[i][a] * d[a * kAlpha + b];
+      for (int a = 0; a < alpha; ++a)
+        if (bt[i][a] != 0.0f) acc += bt[i][a] * d[a * alpha + b];
       tmp[i][b] = acc;
     }
-  for (int i = 0; i < kAlpha; ++i)
-    for (int j = 0; j < kAlpha; ++j) {
+  for (int i = 0; i < alpha; ++i)
+    for (int j = 0; j < alpha; ++j) {
       Lanes acc = {};
-      for (int b = 0; b < kAlpha; ++b)
+      for (int b = 0; b < alpha; ++b)
         if (bt[j][b] != 0.0f) acc += bt[j][b] * tmp[i][b];
-      out[i * kAlpha + j] = acc;
+      out[i * alpha + j] = acc;
     }
 }
 
 // out[i][j] = sum_(a,b) at[i][a] mt[a][b] at[j][b] for i, j < m: Y = A^T M A for 16 tiles.
-ALEXNET_SIMD void output_tile(const float (*at)[kAlpha], int m, const Lanes* mt, Lanes* out) {
-  Lanes tmp[4][kAlpha];
+ALEXNET_SIMD void output_tile(const float (*at)[kMaxAlpha], int alpha, int m, const Lanes* mt, Lanes* out) {
+  Lanes tmp[6][kMaxAlpha];
   for (int i = 0; i < m; ++i)
-    for (int b = 0; b < kAlpha; ++b) {
+    for (int b = 0; b < alpha; ++b) {
       Lanes acc = {};
-      for (int a = 0; a < kAlpha; ++a)
-        if (at[i][a] != 0.0f) acc += at[i][a] * mt[a * kAlpha + b];
+      for (int a = 0; a < alpha; ++a)
+        if (at[i][a] != 0.0f) acc += at[i][a] * mt[a * alpha + b];
       tmp[i][b] = acc;
     }
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < m; ++j) {
       Lanes acc = {};
-      for (int b = 0; b < kAlpha; ++b)
+      for (int b = 0; b < alpha; ++b)
         if (at[j][b] != 0.0f) acc += at[j][b] * tmp[i][b];
       out[i * m + j] = acc;
     }
@@ -152,6 +158,7 @@ struct Plan {
   int cg, kg;         // input and output channels per group
   int th, tw, tiles;  // tiles per image: th x tw
   int chunk;          // images per chunk
+  int alpha, points;  // tile side in the transformed domain; points = alpha^2 GEMMs per group
 };
 
 Plan make_plan(const ConvParams& p) {
@@ -162,7 +169,9 @@ Plan make_plan(const ConvParams& p) {
   pl.th = (p.oh + pl.t->m - 1) / pl.t->m;
   pl.tw = (p.ow + pl.t->m - 1) / pl.t->m;
   pl.tiles = pl.th * pl.tw;
-  const int64_t per_image = int64_t(kPoints) * (pl.cg + pl.kg) * pl.tiles;
+  pl.alpha = pl.t->alpha;
+  pl.points = pl.alpha * pl.alpha;
+  const int64_t per_image = int64_t(pl.points) * (pl.cg + pl.kg) * pl.tiles;
   pl.chunk = int(std::max<int64_t>(1, std::min<int64_t>(p.n, kChunkBudget / per_image)));
   return pl;
 }
@@ -170,21 +179,21 @@ Plan make_plan(const ConvParams& p) {
 // u (G, 36, K/G, C/G): the transformed filters, U = G g G^T, for 16 input channels c at a
 // time (lanes). With `turned`, filter (k, c) is w's (c, k) turned by 180 degrees (the
 // backward pass to the data; K and C are then dy's and dx's channels).
-ALEXNET_SIMD void filter_tiles(const float (*gm)[5], int r, const Lanes* g, Lanes* out) {
-  Lanes tmp[kAlpha][5];  // G g
-  for (int i = 0; i < kAlpha; ++i)
+ALEXNET_SIMD void filter_tiles(const float (*gm)[5], int alpha, int r, const Lanes* g, Lanes* out) {
+  Lanes tmp[kMaxAlpha][5];  // G g
+  for (int i = 0; i < alpha; ++i)
     for (int b = 0; b < r; ++b) {
       Lanes acc = {};
       for (int a = 0; a < r; ++a)
         if (gm[i][a] != 0.0f) acc += gm[i][a] * g[a * r + b];
       tmp[i][b] = acc;
     }
-  for (int i = 0; i < kAlpha; ++i)
-    for (int j = 0; j < kAlpha; ++j) {  // (G g) G^T
+  for (int i = 0; i < alpha; ++i)
+    for (int j = 0; j < alpha; ++j) {  // (G g) G^T
       Lanes acc = {};
       for (int b = 0; b < r; ++b)
         if (gm[j][b] != 0.0f) acc += gm[j][b] * tmp[i][b];
-      out[i * kAlpha + j] = acc;
+      out[i * alpha + j] = acc;
     }
 }
 
@@ -193,7 +202,7 @@ void transform_filters(const ConvParams& p, const Plan& pl, const float* w, bool
   parallel_for(int64_t(p.groups) * pl.kg * cblocks, [&](int64_t task) {
     const int group = int(task / (int64_t(pl.kg) * cblocks)), k = int(task / cblocks % pl.kg);
     const int c0 = int(task % cblocks) * kLanes, lanes = std::min(kLanes, pl.cg - c0);
-    Lanes g[25], out[kPoints];
+    Lanes g[25], out[kMaxPoints];
     for (int l = 0; l < kLanes; ++l) {
       const int c = c0 + l;
       for (int a = 0; a < r; ++a)
@@ -202,9 +211,9 @@ void transform_filters(const ConvParams& p, const Plan& pl, const float* w, bool
                             : turned ? w[(((size_t(group) * pl.cg + c) * pl.kg + k) * r + (r - 1 - a)) * r + (r - 1 - b)]
                                      : w[(((size_t(group) * pl.kg + k) * pl.cg + c) * r + a) * r + b];
     }
-    filter_tiles(pl.t->g, r, g, out);
-    float* ug = u + size_t(group) * kPoints * pl.kg * pl.cg;
-    for (int e = 0; e < kPoints; ++e)
+    filter_tiles(pl.t->g, pl.alpha, r, g, out);
+    float* ug = u + size_t(group) * pl.points * pl.kg * pl.cg;
+    for (int e = 0; e < pl.points; ++e)
       for (int l = 0; l < lanes; ++l) ug[(size_t(e) * pl.kg + k) * pl.cg + c0 + l] = out[e][l];
   });
 }
@@ -217,34 +226,35 @@ void transform_input(const ConvParams& p, const Plan& pl, const float* x, int n0
   parallel_for(int64_t(pl.cg) * blocks, [&](int64_t task) {
     const int c = int(task / blocks);
     const int64_t t0 = (task % blocks) * kLanes;
-    Lanes d[kPoints], out[kPoints];
+    const int alpha = pl.alpha;
+    Lanes d[kMaxPoints], out[kMaxPoints];
     for (int l = 0; l < kLanes; ++l) {
       const int64_t t = t0 + l;
       if (t >= count) {
-        for (int e = 0; e < kPoints; ++e) d[e][l] = 0.0f;
+        for (int e = 0; e < pl.points; ++e) d[e][l] = 0.0f;
         continue;
       }
       const int n = n0 + int(t / pl.tiles), rem = int(t % pl.tiles);
       const int y0 = (rem / pl.tw) * m - p.pad_h, x0 = (rem % pl.tw) * m - p.pad_w;
       const float* xc = x + ((size_t(n) * p.c + size_t(group) * pl.cg + c) * p.h) * p.w;
-      if (y0 >= 0 && x0 >= 0 && y0 + kAlpha <= p.h && x0 + kAlpha <= p.w) {  // inside: no checks
-        for (int a = 0; a < kAlpha; ++a) {
+      if (y0 >= 0 && x0 >= 0 && y0 + alpha <= p.h && x0 + alpha <= p.w) {  // inside: no checks
+        for (int a = 0; a < alpha; ++a) {
           const float* row = xc + size_t(y0 + a) * p.w + x0;
-          for (int b = 0; b < kAlpha; ++b) d[a * kAlpha + b][l] = row[b];
+          for (int b = 0; b < alpha; ++b) d[a * alpha + b][l] = row[b];
         }
         continue;
       }
-      for (int a = 0; a < kAlpha; ++a) {
+      for (int a = 0; a < alpha; ++a) {
         const int iy = y0 + a;
         const bool row_in = iy >= 0 && iy < p.h;
-        for (int b = 0; b < kAlpha; ++b) {
+        for (int b = 0; b < alpha; ++b) {
           const int ix = x0 + b;
-          d[a * kAlpha + b][l] = row_in && ix >= 0 && ix < p.w ? xc[size_t(iy) * p.w + ix] : 0.0f;
+          d[a * alpha + b][l] = row_in && ix >= 0 && ix < p.w ? xc[size_t(iy) * p.w + ix] : 0.0f;
         }
       }
     }
-    input_tile(pl.t->bt, d, out);
-    for (int e = 0; e < kPoints; ++e) std::memcpy(v + (size_t(e) * pl.cg + c) * ld + t0, &out[e], sizeof(Lanes));
+    input_tile(pl.t->bt, alpha, d, out);
+    for (int e = 0; e < pl.points; ++e) std::memcpy(v + (size_t(e) * pl.cg + c) * ld + t0, &out[e], sizeof(Lanes));
   });
 }
 
@@ -256,9 +266,9 @@ void transform_output(const ConvParams& p, const Plan& pl, const float* mt, int 
   parallel_for(int64_t(pl.kg) * blocks, [&](int64_t task) {
     const int k = int(task / blocks);
     const int64_t t0 = (task % blocks) * kLanes;
-    Lanes in[kPoints], out[16];
-    for (int e = 0; e < kPoints; ++e) std::memcpy(&in[e], mt + (size_t(e) * pl.kg + k) * ld + t0, sizeof(Lanes));
-    output_tile(pl.t->at, m, in, out);
+    Lanes in[kMaxPoints], out[36];
+    for (int e = 0; e < pl.points; ++e) std::memcpy(&in[e], mt + (size_t(e) * pl.kg + k) * ld + t0, sizeof(Lanes));
+    output_tile(pl.t->at, pl.alpha, m, in, out);
     const float b = bias ? bias[size_t(group) * pl.kg + k] : 0.0f;
     for (int l = 0; l < kLanes && t0 + l < count; ++l) {
       const int64_t t = t0 + l;
@@ -285,18 +295,18 @@ struct Scratch {
 void run(const ConvParams& p, const float* x, const float* w, bool turned, const float* b, float* y) {
   const Plan pl = make_plan(p);
   const bool packed = gemm_uses_packed();
-  Scratch u(size_t(p.groups) * kPoints * pl.kg * pl.cg);
+  Scratch u(size_t(p.groups) * pl.points * pl.kg * pl.cg);
   transform_filters(p, pl, w, turned, u.data);
   // rows of V and M: whole 16-tile blocks, plus one so that rows are not a power of two apart
   // (rows 2 KiB apart share cache sets)
   const int64_t ld = (int64_t(pl.chunk) * pl.tiles + kLanes - 1) / kLanes * kLanes + kLanes;
-  Scratch v(size_t(kPoints) * pl.cg * ld), mt(size_t(kPoints) * pl.kg * ld);
+  Scratch v(size_t(pl.points) * pl.cg * ld), mt(size_t(pl.points) * pl.kg * ld);
   for (int n0 = 0; n0 < p.n; n0 += pl.chunk) {
     const int nb = std::min(pl.chunk, p.n - n0);
     const int width = nb * pl.tiles;
     for (int group = 0; group < p.groups; ++group) {
       transform_input(p, pl, x, n0, nb, group, ld, v.data);
-      const float* ug = u.data + size_t(group) * kPoints * pl.kg * pl.cg;
+      const float* ug = u.data + size_t(group) * pl.points * pl.kg * pl.cg;
       // M_xi = U_xi V_xi. With our packed kernel the 36 products go to the threads whole (no
       // synchronisation inside a product); the BLAS threads each product itself.
       const auto product = [&](int64_t e) {
@@ -306,8 +316,8 @@ void run(const ConvParams& p, const float* x, const float* w, bool turned, const
         if (packed) gemm_packed_serial(false, false, pl.kg, width, pl.cg, 1.0f, ue, pl.cg, ve, int(ld), 0.0f, me, int(ld));
         else gemm(false, false, pl.kg, width, pl.cg, 1.0f, ue, pl.cg, ve, int(ld), 0.0f, me, int(ld));
       };
-      if (packed) parallel_for(kPoints, product);
-      else for (int e = 0; e < kPoints; ++e) product(e);
+      if (packed) parallel_for(pl.points, product);
+      else for (int e = 0; e < pl.points; ++e) product(e);
       transform_output(p, pl, mt.data, n0, nb, group, ld, b, y);
     }
   }
