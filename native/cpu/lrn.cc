@@ -40,13 +40,17 @@ ALEXNET_SIMD void square_row(const float* x, float* sq, int len) {
   for (int i = 0; i < len; ++i) sq[i] = x[i] * x[i];
 }
 
-// s[i] = k + alpha * (sum of rows j0..j1 of sq, rows `stride` apart)
+// s[i] = k + alpha * (sum of rows j0..j1 of sq, rows `stride` apart). The rows are added
+// one whole row at a time (the same order of additions as summing each pixel's window in
+// turn, so the same result), which keeps the inner loop contiguous and vectorised.
 ALEXNET_SIMD void window_row(const float* sq, int stride, int j0, int j1, float k, float alpha, float* s, int len) {
-  for (int i = 0; i < len; ++i) {
-    float acc = 0.0f;
-    for (int j = j0; j <= j1; ++j) acc += sq[size_t(j) * stride + i];
-    s[i] = k + alpha * acc;
+  const float* first = sq + size_t(j0) * stride;
+  for (int i = 0; i < len; ++i) s[i] = first[i];
+  for (int j = j0 + 1; j <= j1; ++j) {
+    const float* row = sq + size_t(j) * stride;
+    for (int i = 0; i < len; ++i) s[i] += row[i];
   }
+  for (int i = 0; i < len; ++i) s[i] = k + alpha * s[i];
 }
 
 // out[i] = s[i]^-3/4
@@ -73,13 +77,16 @@ ALEXNET_SIMD void ratio_row(const float* dy, const float* x, const float* s, con
 }
 
 // dx[i] = dy[i] sb[i] - coeff x[i] (sum of rows j0..j1 of r, rows `stride` apart)
+// (the window's rows added a whole row at a time into dx, as in window_row)
 ALEXNET_SIMD void dx_row(const float* dy, const float* x, const float* sb, const float* r, int stride, int j0, int j1,
                          float coeff, float* dx, int len) {
-  for (int i = 0; i < len; ++i) {
-    float acc = 0.0f;
-    for (int j = j0; j <= j1; ++j) acc += r[size_t(j) * stride + i];
-    dx[i] = dy[i] * sb[i] - coeff * x[i] * acc;
+  const float* first = r + size_t(j0) * stride;
+  for (int i = 0; i < len; ++i) dx[i] = first[i];
+  for (int j = j0 + 1; j <= j1; ++j) {
+    const float* row = r + size_t(j) * stride;
+    for (int i = 0; i < len; ++i) dx[i] += row[i];
   }
+  for (int i = 0; i < len; ++i) dx[i] = dy[i] * sb[i] - coeff * x[i] * dx[i];
 }
 
 // For the channels of one group at pixels [p0, p0 + len) of one image (xg: the group's first
