@@ -1,8 +1,10 @@
 // The CPU backend's Winograd convolutions (native/cpu/winograd.cc: F(4x4,3x3) and
-// F(4x4,5x5) for stride-1 layers, forward and gradient to the data) against float64 loops.
+// F(4x4,5x5) for stride-1 layers: forward, gradient to the data, gradient to the filters)
+// against float64 loops.
 // Winograd's transforms round differently from a direct sum, so the check is the bound the
 // source states: each output's error at most kBound times the sum of |x| |w| over its window
-// (for dx: of |w| |dy|), which is what a rounding error of a sum of products scales with.
+// (for dx: of |w| |dy|; for dw: the largest such sum of |x| |dy| over the filter's taps),
+// which is what a rounding error of a sum of products scales with.
 // ALEXNET_CPU_CONV picks the algorithm per call: "winograd" forces it onto small shapes that
 // the automatic choice would leave to im2col + GEMM, "gemm" forbids it.
 import test, { ExecutionContext } from 'ava';
@@ -52,7 +54,7 @@ const cases: Array<ConvCase & { name: string; range: number }> = [
 ];
 
 for (const p of cases) {
-  test(`cpu: winograd conv2d forward and gradient to the data within 2^-17 of the sum of |products| (${p.name})`, (t) => {
+  test(`cpu: winograd conv2d forward, gradient to the data and to the filters within 2^-17 of the sum of |products| (${p.name})`, (t) => {
     const [oh, ow] = convOut(p);
     const xs = uniform(p.n * p.c * p.h * p.w, 61, -p.range, p.range), ws = uniform(p.k * (p.c / p.groups) * p.kh * p.kw, 62);
     const bs = uniform(p.k, 63), dys = uniform(p.n * p.k * oh * ow, 64);
@@ -68,10 +70,15 @@ for (const p of cases) {
     const ref = convBackwardRef(p, xs, ws, dys);
     const bwd = worstRatio(g.dx!.toFloat32Array(), ref.dx, convBackwardRef(p, abs(xs), abs(ws), abs(dys)).dx, kBound);
     t.is(bwd.first, '', `dx: ${bwd.first}`);
-    t.log(`worst error / sum of |products|: y ${fwd.worst.toExponential(2)}, dx ${bwd.worst.toExponential(2)} (bound ${kBound.toExponential(2)})`);
-    // the filter gradient is im2col + GEMM whatever the setting
-    const reduction = p.n * oh * ow;
-    t.is(compare(g.dweight.toFloat32Array(), ref.dw, 1e-4, Math.max(1e-5, 1e-7 * reduction) * p.range), null);
+    // dw: the scale is the filter's own, the largest sum of |x| |dy| over its taps (a tap that
+    // sees only padding has an exact gradient of 0 but shares its transforms with the others)
+    const taps = p.kh * p.kw, dwMagnitude = convBackwardRef(p, abs(xs), abs(ws), abs(dys)).dw;
+    for (let f = 0; f < dwMagnitude.length; f += taps) dwMagnitude.fill(Math.max(...dwMagnitude.subarray(f, f + taps)), f, f + taps);
+    const wgt = worstRatio(g.dweight.toFloat32Array(), ref.dw, dwMagnitude, kBound);
+    t.is(wgt.first, '', `dweight: ${wgt.first}`);
+    t.log(`worst error / sum of |products|: y ${fwd.worst.toExponential(2)}, dx ${bwd.worst.toExponential(2)}, dweight ${wgt.worst.toExponential(2)} (bound ${kBound.toExponential(2)})`);
+    // the bias gradient is a plain sum whatever the setting
+    t.is(compare(g.dbias!.toFloat32Array(), ref.db, 1e-5, 1e-5), null);
     for (const v of [x, w, bias, dy, y, g.dx!, g.dweight, g.dbias!]) v.dispose();
   });
 }
@@ -93,7 +100,7 @@ test('cpu: winograd and im2col + GEMM agree on AlexNet conv3 at batch 2 (the aut
   t.is(r.first, '', r.first);
 });
 
-test('cpu: winograd gradients to x match finite differences (3x3 pad 1 and 5x5 pad 2, forced onto 3 channels)', (t) => {
+test('cpu: winograd gradients to x and to the filters match finite differences (3x3 pad 1 and 5x5 pad 2, forced onto 3 channels)', (t) => {
   for (const [kernel, padding] of [[3, 1], [5, 2]]) {
     const xShape = [2, 3, 9, 7], wShape = [2, 3, kernel, kernel];
     const opts = { stride: 1, padding };
@@ -106,6 +113,9 @@ test('cpu: winograd gradients to x match finite differences (3x3 pad 1 and 5x5 p
       const res = gradCheck(xs, g.dx!.toFloat32Array(), r, through(xShape, 'cpu', (xx) => ops.conv2d(xx, w, bias, opts)));
       t.true(res.checked > 0, 'dx: nothing checked');
       t.deepEqual(res.failures, [], `${kernel}x${kernel} dx: ${res.failures.join('; ')} (${res.checked} checked)`);
+      const rw = gradCheck(ws, g.dweight.toFloat32Array(), r, through(wShape, 'cpu', (ww) => ops.conv2d(x, ww, bias, opts)));
+      t.true(rw.checked > 0, 'dweight: nothing checked');
+      t.deepEqual(rw.failures, [], `${kernel}x${kernel} dweight: ${rw.failures.join('; ')} (${rw.checked} checked)`);
     });
   }
 });

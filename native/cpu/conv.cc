@@ -8,8 +8,8 @@
 // Planes of at least kDirectPlane outputs take one image per GEMM instead (wide enough alone),
 // reading and writing x, y and dy in place: no gather or scatter, and columns that stay in
 // cache. The forward pass's bias is one more column of w_g against a row of ones in col_g.
-// Stride-1 3x3 and 5x5 layers take Winograd's algorithm instead (winograd.cc) for the forward
-// pass and the gradient to the data; the filter gradient always comes through here.
+// Stride-1 3x3 and 5x5 layers take Winograd's algorithm instead (winograd.cc) for all three
+// passes (the bias gradient is always summed here).
 // The GEMMs are the BLAS's (threaded by it); im2col, col2im and the scatters are threaded here.
 //   x: (N, C, H, W)   w: (K, C/G, KH, KW)   b: (K)   y: (N, K, OH, OW)
 #include <algorithm>
@@ -192,7 +192,9 @@ void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, 
 
 void conv2d_backward_filter(const ConvParams& p, const float* x, const float* dy, float* dw, float* db) {
   const Geometry g = geometry(p);
-  if (g.plane >= kDirectPlane) {
+  if (winograd_backward_filter(p, x, dy, dw)) {
+    // the filter gradient by Winograd's transforms; the bias gradient below as always
+  } else if (g.plane >= kDirectPlane) {
     // one image per GEMM: dw_g (K/G, rows) += dy_(n,g) (K/G, OH*OW) col^T, dy read in place
     Scratch col(size_t(g.rows) * g.plane);
     for (int n = 0; n < p.n; ++n)

@@ -37,6 +37,7 @@ int blas_threads();
 // where it does not apply (or ALEXNET_CPU_CONV says gemm), and conv.cc's im2col + GEMM runs.
 bool winograd_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y);
 bool winograd_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx);
+bool winograd_backward_filter(const ConvParams& p, const float* x, const float* dy, float* dw);
 const char* conv_algorithm_setting();  // ALEXNET_CPU_CONV: auto, gemm or winograd
 
 #include "op_signatures.h"  // the ops, as every backend declares them
