@@ -157,6 +157,9 @@ function checkElementwise(rows: Row[], device: string, count: number, classesN: 
 }
 
 function main(): void {
+  // The CPU side is the specification: im2col + GEMM, not Winograd's transforms (whose own
+  // error is bounded and tested in test/winograd.test.ts), unless ALEXNET_CPU_CONV says else.
+  process.env.ALEXNET_CPU_CONV ??= 'gemm';
   let flags: FlagValues;
   try {
     flags = parseFlags('crosscheck', process.argv.slice(2), spec).flags;

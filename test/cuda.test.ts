@@ -14,6 +14,10 @@ import { SoftmaxCrossEntropy } from '../lib/nn/layers';
 import { Sgd } from '../lib/train/optim';
 import { trainStep } from '../lib/train/loop';
 
+// The CPU side of the comparisons is the specification: im2col + GEMM, not Winograd's
+// transforms (their own bound is tested in winograd.test.ts).
+process.env.ALEXNET_CPU_CONV ??= 'gemm';
+
 const cuda = backends().find((b) => b.name === 'cuda')!;
 const deviceCount = cuda.available ? backendInfo().cuda.devices.length : 0;
 const cudaTest = (title: string, body: (t: ExecutionContext) => void) =>
