@@ -83,21 +83,29 @@ for (const p of cases) {
   });
 }
 
-test('cpu: winograd and im2col + GEMM agree on AlexNet conv3 at batch 2 (the automatic choice takes winograd there)', (t) => {
-  const xShape = [2, 256, 13, 13], wShape = [384, 256, 3, 3];
-  const xs = uniform(2 * 256 * 169, 65, 0, 20), ws = uniform(384 * 256 * 9, 66, -0.01, 0.01);
-  const x = Tensor.fromArray(xs, xShape), w = Tensor.fromArray(ws, wShape), bias = Tensor.full([384], 0.1);
+test('cpu: the automatic choice takes winograd for AlexNet conv3 at batch 8 and im2col + GEMM at batch 1; the two agree', (t) => {
   const opts = { stride: 1, padding: 1 };
-  const auto = withAlgorithm(undefined, () => ops.conv2d(x, w, bias, opts)).toFloat32Array();
-  const wino = withAlgorithm('winograd', () => ops.conv2d(x, w, bias, opts)).toFloat32Array();
-  const gemm = withAlgorithm('gemm', () => ops.conv2d(x, w, bias, opts)).toFloat32Array();
-  t.deepEqual(auto, wino, 'the automatic choice is not winograd at conv3');
-  t.notDeepEqual(wino, gemm, 'winograd and gemm gave bit-identical results: one of them did not run');
-  // both against each other, within twice the bound of the sum of |products| (inputs are >= 0)
-  const p: ConvCase = { n: 2, c: 256, h: 13, w: 13, k: 384, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 1 };
-  const magnitude = convRef(p, xs, abs(ws), null);
-  const r = worstRatio(wino, Float64Array.from(gemm), magnitude, 2 * kBound);
-  t.is(r.first, '', r.first);
+  const ws = uniform(384 * 256 * 9, 66, -0.01, 0.01);
+  const w = Tensor.fromArray(ws, [384, 256, 3, 3]), bias = Tensor.full([384], 0.1);
+  for (const n of [8, 1]) {
+    const xs = uniform(n * 256 * 169, 65, 0, 20);
+    const x = Tensor.fromArray(xs, [n, 256, 13, 13]);
+    const auto = withAlgorithm(undefined, () => ops.conv2d(x, w, bias, opts)).toFloat32Array();
+    const wino = withAlgorithm('winograd', () => ops.conv2d(x, w, bias, opts)).toFloat32Array();
+    const gemm = withAlgorithm('gemm', () => ops.conv2d(x, w, bias, opts)).toFloat32Array();
+    t.notDeepEqual(wino, gemm, 'winograd and gemm gave bit-identical results: one of them did not run');
+    t.deepEqual(auto, n === 8 ? wino : gemm, `batch ${n}: the automatic choice is not ${n === 8 ? 'winograd' : 'im2col + GEMM'}`);
+    // within twice the bound of an upper bound of each output's sum of |products|: max|x| sum|w_k|
+    const xmax = xs.reduce((a, v) => Math.max(a, v), 0), magnitude = new Float64Array(gemm.length);
+    for (let k = 0; k < 384; k++) {
+      let s = 0;
+      for (let i = 0; i < 256 * 9; i++) s += Math.abs(ws[k * 256 * 9 + i]);
+      for (let i = 0; i < n; i++) magnitude.fill(xmax * s, (i * 384 + k) * 169, (i * 384 + k + 1) * 169);
+    }
+    const r = worstRatio(wino, Float64Array.from(gemm), magnitude, 2 * kBound);
+    t.is(r.first, '', `batch ${n}: ${r.first}`);
+    x.dispose();
+  }
 });
 
 test('cpu: winograd gradients to x and to the filters match finite differences (3x3 pad 1 and 5x5 pad 2, forced onto 3 channels)', (t) => {

@@ -414,8 +414,8 @@ void run(const ConvParams& p, const float* x, const float* w, bool turned, const
 }
 
 // ALEXNET_CPU_CONV: "gemm" never takes Winograd, "winograd" takes it wherever it applies
-// (tests use this to run it on small shapes), "auto" (the default) where the channels make
-// the GEMMs worth it.
+// (tests use this to run it on small shapes), "auto" (the default) where the channels and
+// the batch make its GEMMs worth it.
 enum class Mode { kAuto, kGemm, kWinograd };
 
 Mode mode() {
@@ -433,7 +433,12 @@ bool applies(const ConvParams& p) {
   switch (mode()) {
     case Mode::kGemm: return false;
     case Mode::kWinograd: return true;
-    default: return p.c / p.groups >= 16 && p.k / p.groups >= 16;
+    default: {
+      // Winograd's GEMMs are as wide as the tiles of a batch: below about 128 (conv3 at batch 8,
+      // conv2 at batch 3) they ran no faster than im2col + GEMM, and slower at batch 1.
+      const int64_t tiles = int64_t(p.n) * ((p.oh + 3) / 4) * ((p.ow + 3) / 4);
+      return p.c / p.groups >= 16 && p.k / p.groups >= 16 && tiles >= 128;
+    }
   }
 }
 
