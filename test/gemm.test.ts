@@ -8,21 +8,12 @@ import test from 'ava';
 import * as ops from '../lib/core/ops';
 import { backendInfo } from '../lib/core/info';
 import { Tensor } from '../lib/core/tensor';
+import { withEnv } from './_env';
 import { uniform } from './_reference';
 
 const packedHere = backendInfo().cpu.packedGemm;
 
-function withGemm<T>(setting: string | undefined, body: () => T): T {
-  const before = process.env.ALEXNET_CPU_GEMM;
-  if (setting === undefined) delete process.env.ALEXNET_CPU_GEMM;
-  else process.env.ALEXNET_CPU_GEMM = setting;
-  try {
-    return body();
-  } finally {
-    if (before === undefined) delete process.env.ALEXNET_CPU_GEMM;
-    else process.env.ALEXNET_CPU_GEMM = before;
-  }
-}
+const withGemm = <T>(setting: string | undefined, body: () => T): T => withEnv('ALEXNET_CPU_GEMM', setting, body);
 
 /** C = alpha op(A) op(B) + beta C in float64, and the sum of |terms| per element (the error scale). */
 function gemmRef(m: number, n: number, k: number, ta: boolean, tb: boolean, alpha: number, beta: number, a: Float32Array, b: Float32Array, c: Float32Array) {

@@ -11,23 +11,14 @@ import test, { ExecutionContext } from 'ava';
 import * as ops from '../lib/core/ops';
 import { backendInfo } from '../lib/core/info';
 import { Tensor } from '../lib/core/tensor';
+import { withEnv } from './_env';
 import { gradCheck, through } from './_gradcheck';
 import { compare, ConvCase, convBackwardRef, convOut, convRef, uniform } from './_reference';
 
 /** The bound stated in native/cpu/winograd.cc: 2^-17 of the sum of |products|. */
 const kBound = 2 ** -17;
 
-function withAlgorithm<T>(algorithm: string | undefined, body: () => T): T {
-  const before = process.env.ALEXNET_CPU_CONV;
-  if (algorithm === undefined) delete process.env.ALEXNET_CPU_CONV;
-  else process.env.ALEXNET_CPU_CONV = algorithm;
-  try {
-    return body();
-  } finally {
-    if (before === undefined) delete process.env.ALEXNET_CPU_CONV;
-    else process.env.ALEXNET_CPU_CONV = before;
-  }
-}
+const withAlgorithm = <T>(setting: string | undefined, body: () => T): T => withEnv('ALEXNET_CPU_CONV', setting, body);
 
 /** Largest |actual - exact| / magnitude over all outputs, and the first output over the bound. */
 function worstRatio(actual: Float32Array, exact: Float64Array, magnitude: Float64Array, bound: number) {

@@ -113,15 +113,6 @@ void gather(const ConvParams& p, const Geometry& g, const float* y, int n0, int 
   });
 }
 
-// Scratch buffers from the backend's cached allocator, freed on scope exit.
-struct Scratch {
-  float* data;
-  explicit Scratch(size_t count) : data(alloc(count)) {}
-  ~Scratch() { release(data); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
 }  // namespace
 
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {

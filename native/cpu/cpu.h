@@ -17,6 +17,15 @@ size_t cached_bytes();
 size_t cache_limit();
 void release_cached();  // frees every cached buffer
 
+// A scratch buffer from that cache, returned to it on scope exit.
+struct Scratch {
+  float* data;
+  explicit Scratch(size_t count) : data(alloc(count)) {}
+  ~Scratch() { release(data); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
 // gemm.cc: the built-in blocked GEMM, used where no CBLAS was found (and tested everywhere).
 void gemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                   int lda, const float* b, int ldb, float beta, float* c, int ldc);

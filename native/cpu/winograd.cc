@@ -119,41 +119,31 @@ const Transform& transform_for(int r) {
 // below are written once, as the formulas read, and run one AVX-512 instruction per term.
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 
-// out[i][j] = sum_(a,b) bt[i][a] d[a][b] bt[j][b]: V = B^T d B for 16 tiles.
-ALEXNET_SIMD void input_tile(const float (*bt)[kMaxAlpha], int alpha, const Lanes* d, Lanes* out) {
-  Lanes tmp[kMaxAlpha][kMaxAlpha];
-  for (int i = 0; i < alpha; ++i)
-    for (int b = 0; b < alpha; ++b) {
+// out (rows x rows) = L d L^T for 16 tiles side by side, L (rows x cols) read from `mat`
+// (row stride ld), or from its transpose: every transform here is one of these.
+//   inputs   V  = B^T d B      L = B^T    (alpha x alpha)
+//   outputs  Y  = A^T M A      L = A^T    (m x alpha)
+//   filters  U  = G g G^T      L = G      (alpha x r)
+//   dy       dM = A dY A^T     L = A      (alpha x m, A^T transposed)
+//   dw       dw = G^T dU G     L = G^T    (r x alpha, G transposed)
+ALEXNET_SIMD void sandwich(const float* mat, int ld, bool transposed, int rows, int cols, const Lanes* d, Lanes* out) {
+  float l[kMaxAlpha][kMaxAlpha];  // L, row-major
+  for (int i = 0; i < rows; ++i)
+    for (int a = 0; a < cols; ++a) l[i][a] = transposed ? mat[a * ld + i] : mat[i * ld + a];
+  Lanes tmp[kMaxAlpha][kMaxAlpha];  // L d
+  for (int i = 0; i < rows; ++i)
+    for (int b = 0; b < cols; ++b) {
       Lanes acc = {};
-      for (int a = 0; a < alpha; ++a)
-        if (bt[i][a] != 0.0f) acc += bt[i][a] * d[a * alpha + b];
+      for (int a = 0; a < cols; ++a)
+        if (l[i][a] != 0.0f) acc += l[i][a] * d[a * cols + b];
       tmp[i][b] = acc;
     }
-  for (int i = 0; i < alpha; ++i)
-    for (int j = 0; j < alpha; ++j) {
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < rows; ++j) {  // (L d) L^T
       Lanes acc = {};
-      for (int b = 0; b < alpha; ++b)
-        if (bt[j][b] != 0.0f) acc += bt[j][b] * tmp[i][b];
-      out[i * alpha + j] = acc;
-    }
-}
-
-// out[i][j] = sum_(a,b) at[i][a] mt[a][b] at[j][b] for i, j < m: Y = A^T M A for 16 tiles.
-ALEXNET_SIMD void output_tile(const float (*at)[kMaxAlpha], int alpha, int m, const Lanes* mt, Lanes* out) {
-  Lanes tmp[6][kMaxAlpha];
-  for (int i = 0; i < m; ++i)
-    for (int b = 0; b < alpha; ++b) {
-      Lanes acc = {};
-      for (int a = 0; a < alpha; ++a)
-        if (at[i][a] != 0.0f) acc += at[i][a] * mt[a * alpha + b];
-      tmp[i][b] = acc;
-    }
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < m; ++j) {
-      Lanes acc = {};
-      for (int b = 0; b < alpha; ++b)
-        if (at[j][b] != 0.0f) acc += at[j][b] * tmp[i][b];
-      out[i * m + j] = acc;
+      for (int b = 0; b < cols; ++b)
+        if (l[j][b] != 0.0f) acc += l[j][b] * tmp[i][b];
+      out[i * rows + j] = acc;
     }
 }
 
@@ -183,24 +173,6 @@ Plan make_plan(const ConvParams& p) {
 // u (G, 36, K/G, C/G): the transformed filters, U = G g G^T, for 16 input channels c at a
 // time (lanes). With `turned`, filter (k, c) is w's (c, k) turned by 180 degrees (the
 // backward pass to the data; K and C are then dy's and dx's channels).
-ALEXNET_SIMD void filter_tiles(const float (*gm)[5], int alpha, int r, const Lanes* g, Lanes* out) {
-  Lanes tmp[kMaxAlpha][5];  // G g
-  for (int i = 0; i < alpha; ++i)
-    for (int b = 0; b < r; ++b) {
-      Lanes acc = {};
-      for (int a = 0; a < r; ++a)
-        if (gm[i][a] != 0.0f) acc += gm[i][a] * g[a * r + b];
-      tmp[i][b] = acc;
-    }
-  for (int i = 0; i < alpha; ++i)
-    for (int j = 0; j < alpha; ++j) {  // (G g) G^T
-      Lanes acc = {};
-      for (int b = 0; b < r; ++b)
-        if (gm[j][b] != 0.0f) acc += gm[j][b] * tmp[i][b];
-      out[i * alpha + j] = acc;
-    }
-}
-
 void transform_filters(const ConvParams& p, const Plan& pl, const float* w, bool turned, float* u) {
   const int r = pl.t->r, cblocks = (pl.cg + kLanes - 1) / kLanes;
   parallel_for(int64_t(p.groups) * pl.kg * cblocks, [&](int64_t task) {
@@ -215,7 +187,7 @@ void transform_filters(const ConvParams& p, const Plan& pl, const float* w, bool
                             : turned ? w[(((size_t(group) * pl.cg + c) * pl.kg + k) * r + (r - 1 - a)) * r + (r - 1 - b)]
                                      : w[(((size_t(group) * pl.kg + k) * pl.cg + c) * r + a) * r + b];
     }
-    filter_tiles(pl.t->g, pl.alpha, r, g, out);
+    sandwich(&pl.t->g[0][0], 5, false, pl.alpha, r, g, out);
     float* ug = u + size_t(group) * pl.points * pl.kg * pl.cg;
     for (int e = 0; e < pl.points; ++e)
       for (int l = 0; l < lanes; ++l) ug[(size_t(e) * pl.kg + k) * pl.cg + c0 + l] = out[e][l];
@@ -257,7 +229,7 @@ void transform_input(const ConvParams& p, const Plan& pl, const float* x, int n0
         }
       }
     }
-    input_tile(pl.t->bt, alpha, d, out);
+    sandwich(&pl.t->bt[0][0], kMaxAlpha, false, alpha, alpha, d, out);
     for (int e = 0; e < pl.points; ++e) std::memcpy(v + (size_t(e) * pl.cg + c) * ld + t0, &out[e], sizeof(Lanes));
   });
 }
@@ -272,7 +244,7 @@ void transform_output(const ConvParams& p, const Plan& pl, const float* mt, int 
     const int64_t t0 = (task % blocks) * kLanes;
     Lanes in[kMaxPoints], out[36];
     for (int e = 0; e < pl.points; ++e) std::memcpy(&in[e], mt + (size_t(e) * pl.kg + k) * ld + t0, sizeof(Lanes));
-    output_tile(pl.t->at, pl.alpha, m, in, out);
+    sandwich(&pl.t->at[0][0], kMaxAlpha, false, m, pl.alpha, in, out);
     const float b = bias ? bias[size_t(group) * pl.kg + k] : 0.0f;
     for (int l = 0; l < kLanes && t0 + l < count; ++l) {
       const int64_t t = t0 + l;
@@ -288,25 +260,6 @@ void transform_output(const ConvParams& p, const Plan& pl, const float* mt, int 
 // The filter gradient (the transpose of the forward pass, tile by tile): with
 // dM = A dY A^T for each output tile's gradient (zero past OH x OW), dU_xi (K/G, C/G) =
 // sum over tiles of dM_xi V_xi^T, and dw = G^T dU G.
-
-// out[i][j] = sum_(a,b) at[a][i] dy[a][b] at[b][j]: dM = A dY A^T for 16 tiles.
-ALEXNET_SIMD void grad_tile(const float (*at)[kMaxAlpha], int alpha, int m, const Lanes* dy, Lanes* out) {
-  Lanes tmp[kMaxAlpha][6];  // A dY
-  for (int i = 0; i < alpha; ++i)
-    for (int b = 0; b < m; ++b) {
-      Lanes acc = {};
-      for (int a = 0; a < m; ++a)
-        if (at[a][i] != 0.0f) acc += at[a][i] * dy[a * m + b];
-      tmp[i][b] = acc;
-    }
-  for (int i = 0; i < alpha; ++i)
-    for (int j = 0; j < alpha; ++j) {
-      Lanes acc = {};
-      for (int b = 0; b < m; ++b)
-        if (at[b][j] != 0.0f) acc += at[b][j] * tmp[i][b];
-      out[i * alpha + j] = acc;
-    }
-}
 
 // dm (alpha^2, K/G, ld): the transformed gradients of dy's tiles, images n0 .. n0+nb-1.
 void transform_grad(const ConvParams& p, const Plan& pl, const float* dy, int n0, int nb, int group, int64_t ld, float* dm) {
@@ -329,28 +282,9 @@ void transform_grad(const ConvParams& p, const Plan& pl, const float* dy, int n0
         for (int j = 0; j < m; ++j)
           d[i * m + j][l] = y0 + i < p.oh && x0 + j < p.ow ? dyc[size_t(y0 + i) * p.ow + x0 + j] : 0.0f;
     }
-    grad_tile(pl.t->at, pl.alpha, m, d, out);
+    sandwich(&pl.t->at[0][0], kMaxAlpha, true, pl.alpha, m, d, out);
     for (int e = 0; e < pl.points; ++e) std::memcpy(dm + (size_t(e) * pl.kg + k) * ld + t0, &out[e], sizeof(Lanes));
   });
-}
-
-// dw[a][b] = sum_(i,j) gm[i][a] du[i][j] gm[j][b] for 16 input channels side by side.
-ALEXNET_SIMD void filter_grad_tiles(const float (*gm)[5], int alpha, int r, const Lanes* du, Lanes* out) {
-  Lanes tmp[5][kMaxAlpha];  // G^T dU
-  for (int a = 0; a < r; ++a)
-    for (int j = 0; j < alpha; ++j) {
-      Lanes acc = {};
-      for (int i = 0; i < alpha; ++i)
-        if (gm[i][a] != 0.0f) acc += gm[i][a] * du[i * alpha + j];
-      tmp[a][j] = acc;
-    }
-  for (int a = 0; a < r; ++a)
-    for (int b = 0; b < r; ++b) {
-      Lanes acc = {};
-      for (int j = 0; j < alpha; ++j)
-        if (gm[j][b] != 0.0f) acc += gm[j][b] * tmp[a][j];
-      out[a * r + b] = acc;
-    }
 }
 
 // dw (K, C/G, r, r) from du (G, alpha^2, K/G, C/G).
@@ -365,20 +299,11 @@ void filter_grad(const ConvParams& p, const Plan& pl, const float* du, float* dw
       in[e] = Lanes{};
       std::memcpy(&in[e], dug + (size_t(e) * pl.kg + k) * pl.cg + c0, sizeof(float) * lanes);
     }
-    filter_grad_tiles(pl.t->g, pl.alpha, r, in, out);
+    sandwich(&pl.t->g[0][0], 5, true, r, pl.alpha, in, out);
     for (int l = 0; l < lanes; ++l)
       for (int e = 0; e < r * r; ++e) dw[((size_t(group) * pl.kg + k) * pl.cg + c0 + l) * r * r + e] = out[e][l];
   });
 }
-
-// Scratch buffers from the backend's cached allocator, freed on scope exit.
-struct Scratch {
-  float* data;
-  explicit Scratch(size_t count) : data(alloc(count)) {}
-  ~Scratch() { release(data); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
 
 // y = conv(x, w) + b for stride 1 (p describes this convolution, already turned around for
 // the backward pass: `turned` says that w is the original (C, K/G, r, r) layout to turn).
