@@ -33,7 +33,8 @@ constexpr int kKc = 384, kMc = 96, kNc = 4096;  // blocks: A's kMc x kKc stays i
 
 typedef float Vec __attribute__((vector_size(64)));
 
-// c (kMr, kNr), row stride ldc  (+)=  ap (kc, kMr) . bp (kc, kNr)
+// c (kMr, kNr), row stride ldc  +=  ap (kc, kMr) . bp (kc, kNr)   (with kStore: =, C not read)
+template <bool kStore>
 __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp,
                                                        float* __restrict c, int ldc) {
   Vec acc[kMr][2];
@@ -49,23 +50,26 @@ __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __
     }
   }
   for (int r = 0; r < kMr; ++r) {
-    Vec c0, c1;
-    std::memcpy(&c0, c + size_t(r) * ldc, sizeof c0);
-    std::memcpy(&c1, c + size_t(r) * ldc + 16, sizeof c1);
-    c0 += acc[r][0];
-    c1 += acc[r][1];
+    Vec c0 = acc[r][0], c1 = acc[r][1];
+    if (!kStore) {
+      Vec o0, o1;
+      std::memcpy(&o0, c + size_t(r) * ldc, sizeof o0);
+      std::memcpy(&o1, c + size_t(r) * ldc + 16, sizeof o1);
+      c0 += o0;
+      c1 += o1;
+    }
     std::memcpy(c + size_t(r) * ldc, &c0, sizeof c0);
     std::memcpy(c + size_t(r) * ldc + 16, &c1, sizeof c1);
   }
 }
 
 // An edge tile (rows < kMr or cols < kNr of C left): the full tile into a scratch tile, then
-// only its valid part into C.
-void edge_tile(int kc, const float* ap, const float* bp, float* c, int ldc, int rows, int cols) {
-  alignas(64) float tile[kMr * kNr] = {};
-  micro_kernel(kc, ap, bp, tile, kNr);
+// only its valid part into C (added, or with store: written).
+void edge_tile(int kc, const float* ap, const float* bp, float* c, int ldc, int rows, int cols, bool store) {
+  alignas(64) float tile[kMr * kNr];
+  micro_kernel<true>(kc, ap, bp, tile, kNr);
   for (int r = 0; r < rows; ++r)
-    for (int j = 0; j < cols; ++j) c[size_t(r) * ldc + j] += tile[r * kNr + j];
+    for (int j = 0; j < cols; ++j) c[size_t(r) * ldc + j] = (store ? 0.0f : c[size_t(r) * ldc + j]) + tile[r * kNr + j];
 }
 
 // Panel `panel` of op(B)'s block (rows p0..p0+kc, columns j0..j0+nc): (kc, kNr), zero-padded.
@@ -107,10 +111,13 @@ void pack_a(bool trans_a, const float* a, int lda, float alpha, int i0, int mc, 
   }
 }
 
-// C's columns j_begin .. j_end-1 (beta already applied), on the calling thread, with its
-// own packing buffers (kept per thread between calls).
+// C's columns j_begin .. j_end-1 (beta already applied, or with overwrite: C's old values
+// ignored, as beta = 0 asks), on the calling thread, with its own packing buffers (kept per
+// thread between calls). With overwrite, the first block of kKc steps stores its tiles instead
+// of adding them to a zeroed C: where K is small (a fully connected layer's weight gradient,
+// K = the batch) that saves a pass over a C that does not fit in cache (fc6: 151 MB).
 void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_end, int k, float alpha, const float* a,
-                        int lda, const float* b, int ldb, float* c, int ldc) {
+                        int lda, const float* b, int ldb, float* c, int ldc, bool overwrite) {
   thread_local std::vector<float> ap, bp;
   const int width = j_end - j_begin;
   const size_t b_need = size_t((std::min(width, kNc) + kNr - 1) / kNr) * kNr * std::min(k, kKc);
@@ -132,8 +139,13 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
             const float* a_panel = ap.data() + size_t(ip) * kc * kMr;
             const float* b_panel = bp.data() + size_t(jp) * kc * kNr;
             float* ct = c + size_t(ii) * ldc + jj;
-            if (rows == kMr && cols == kNr) micro_kernel(kc, a_panel, b_panel, ct, ldc);
-            else edge_tile(kc, a_panel, b_panel, ct, ldc, rows, cols);
+            const bool store = overwrite && p0 == 0;
+            if (rows == kMr && cols == kNr) {
+              if (store) micro_kernel<true>(kc, a_panel, b_panel, ct, ldc);
+              else micro_kernel<false>(kc, a_panel, b_panel, ct, ldc);
+            } else {
+              edge_tile(kc, a_panel, b_panel, ct, ldc, rows, cols, store);
+            }
           }
         }
       }
@@ -161,8 +173,9 @@ bool packed_gemm_available() {
 
 void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                         const float* b, int ldb, float beta, float* c, int ldc) {
-  scale_columns(m, 0, n, beta, c, ldc);
-  if (alpha != 0.0f && k > 0) gemm_block_columns(trans_a, trans_b, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc);
+  const bool overwrite = beta == 0.0f && alpha != 0.0f && k > 0;
+  if (!overwrite) scale_columns(m, 0, n, beta, c, ldc);
+  if (alpha != 0.0f && k > 0) gemm_block_columns(trans_a, trans_b, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, overwrite);
 }
 
 void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
@@ -185,14 +198,15 @@ void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, c
     return;
   }
   const int threads = int64_t(m) * n * k >= (int64_t(1) << 20) ? cpu_threads() : 1;
+  const bool overwrite = beta == 0.0f && alpha != 0.0f && k > 0;
   if (threads == 1) return gemm_packed_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   if (n >= m) {
     const int panels = (n + kNr - 1) / kNr;
     parallel_for(threads, [&](int64_t t) {
       const int j0 = std::min(n, int(panels * t / threads) * kNr), j1 = std::min(n, int(panels * (t + 1) / threads) * kNr);
       if (j0 >= j1) return;
-      scale_columns(m, j0, j1, beta, c, ldc);
-      if (alpha != 0.0f) gemm_block_columns(trans_a, trans_b, m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc);
+      if (!overwrite) scale_columns(m, j0, j1, beta, c, ldc);
+      if (alpha != 0.0f) gemm_block_columns(trans_a, trans_b, m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc, overwrite);
     });
   } else {
     const int panels = (m + kMr - 1) / kMr;
@@ -200,8 +214,9 @@ void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, c
       const int i0 = std::min(m, int(panels * t / threads) * kMr), i1 = std::min(m, int(panels * (t + 1) / threads) * kMr);
       if (i0 >= i1) return;
       const float* a_rows = trans_a ? a + i0 : a + size_t(i0) * lda;  // op(A)'s rows i0 .. i1-1
-      scale_columns(i1 - i0, 0, n, beta, c + size_t(i0) * ldc, ldc);
-      if (alpha != 0.0f) gemm_block_columns(trans_a, trans_b, i1 - i0, 0, n, k, alpha, a_rows, lda, b, ldb, c + size_t(i0) * ldc, ldc);
+      if (!overwrite) scale_columns(i1 - i0, 0, n, beta, c + size_t(i0) * ldc, ldc);
+      if (alpha != 0.0f)
+        gemm_block_columns(trans_a, trans_b, i1 - i0, 0, n, k, alpha, a_rows, lda, b, ldb, c + size_t(i0) * ldc, ldc, overwrite);
     });
   }
 }

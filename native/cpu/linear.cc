@@ -1,8 +1,10 @@
 // Fully connected layer through GEMM.
 //   x: (N, IN)   w: (OUT, IN)   b: (OUT)   y: (N, OUT)
 //   y = x w^T + b,   dx = dy w,   dw = dy^T x,   db = sum over N of dy
+#include <algorithm>
 #include "cpu.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace alexnet {
 namespace cpu {
@@ -21,14 +23,30 @@ void linear_backward_data(const LinearParams& p, const float* dy, const float* w
   gemm(false, false, p.n, p.in, p.out, 1.0f, dy, p.out, w, p.in, 0.0f, dx, p.in);
 }
 
+namespace {
+constexpr int kBiasBlock = 256;  // bias-gradient columns per task (2 KB of double sums)
+
+// db[o0 .. o0+len) = sum over n of dy[n][o], in double, row by row: the inner loop runs along
+// dy's contiguous rows (a sum per column, down dy, strides by OUT floats and does not vectorise).
+ALEXNET_SIMD void bias_grad_block(const float* dy, int n, int ld, int len, float* db) {
+  double acc[kBiasBlock];
+  for (int o = 0; o < len; ++o) acc[o] = 0.0;
+  for (int r = 0; r < n; ++r) {
+    const float* row = dy + size_t(r) * ld;
+    for (int o = 0; o < len; ++o) acc[o] += row[o];
+  }
+  for (int o = 0; o < len; ++o) db[o] = float(acc[o]);
+}
+}  // namespace
+
 void linear_backward_params(const LinearParams& p, const float* x, const float* dy, float* dw, float* db) {
   gemm(true, false, p.out, p.in, p.n, 1.0f, dy, p.out, x, p.in, 0.0f, dw, p.in);
   if (db) {
-    parallel_for(p.out, [&](int64_t o) {
-      double sum = 0.0;
-      for (int n = 0; n < p.n; ++n) sum += dy[size_t(n) * p.out + o];
-      db[o] = float(sum);
-    }, 256);
+    const int blocks = (p.out + kBiasBlock - 1) / kBiasBlock;
+    parallel_for(blocks, [&](int64_t b) {
+      const int o0 = int(b) * kBiasBlock;
+      bias_grad_block(dy + o0, p.n, p.out, std::min(kBiasBlock, p.out - o0), db + o0);
+    });
   }
 }
 
