@@ -7,7 +7,9 @@ import * as ops from '../lib/core/ops';
 import { Tensor } from '../lib/core/tensor';
 import { eachBackend } from './_backends';
 import { gradCheck, through } from './_gradcheck';
-import { compare, ConvCase, convBackwardRef, convOut, convRef, LrnCase, lrnRef, uniform } from './_reference';
+import {
+  compare, ConvCase, convBackwardRef, convOut, convRef, LrnCase, lrnRef, maxPoolBackwardRef, maxPoolRef, PoolCase, poolOut, uniform,
+} from './_reference';
 
 function close(t: ExecutionContext, what: string, actual: Tensor, expected: ArrayLike<number>, rtol: number, atol: number) {
   const problem = compare(actual.toFloat32Array(), expected, rtol, atol);
@@ -145,4 +147,77 @@ for (const [m, n] of [[1, 300], [300, 1], [1, 1]]) {
       close(t, 'c', c, ref, 1e-4, 1e-4);
     });
   }
+}
+
+// Max pooling's fast path (3x3 and 2x2 windows, stride 2, no padding): vector loops over rows
+// of outputs (forward) and over the plane's "virtual" outputs (backward), at AlexNet's plane
+// sizes and at odd ones. Inputs on a coarse grid of values, so that most windows hold their
+// maximum more than once (the first one, row-major, gets the gradient), with +0 and -0 among
+// them.
+const fastPoolCases: Array<PoolCase & { name: string }> = [
+  { name: "pool1's 96 channels, 55x55 -> 27x27", n: 1, c: 96, h: 55, w: 55, kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { name: "pool2's 256 channels, 27x27 -> 13x13", n: 1, c: 256, h: 27, w: 27, kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { name: "pool5's 2 x 256 channels, 13x13 -> 6x6", n: 2, c: 256, h: 13, w: 13, kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { name: '3x3 on 8x37 (a row and a column never read)', n: 3, c: 5, h: 8, w: 37, kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { name: '3x3 on 3x3 (one window, the whole plane)', n: 2, c: 7, h: 3, w: 3, kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { name: '3x3 on 5x40 (rows longer than a vector)', n: 1, c: 3, h: 5, w: 40, kernel: [3, 3], stride: [2, 2], pad: [0, 0] },
+  { name: '2x2 on 55x55', n: 1, c: 9, h: 55, w: 55, kernel: [2, 2], stride: [2, 2], pad: [0, 0] },
+  { name: '2x2 on 2x3 and odd channels', n: 5, c: 3, h: 2, w: 3, kernel: [2, 2], stride: [2, 2], pad: [0, 0] },
+  { name: '2x2 on 9x36', n: 2, c: 4, h: 9, w: 36, kernel: [2, 2], stride: [2, 2], pad: [0, 0] },
+];
+
+for (const p of fastPoolCases) {
+  eachBackend(`maxPool2d fast path matches float64 loops, ties to the first maximum (${p.name})`, (t, b) => {
+    const [oh, ow] = poolOut(p);
+    const xs = uniform(p.n * p.c * p.h * p.w, 61).map((v) => Math.round(v * 3));  // -3 .. 3
+    for (let i = 7; i < xs.length; i += 11) xs[i] = -0;
+    const dys = uniform(p.n * p.c * oh * ow, 62);
+    const opts = { kernel: p.kernel, stride: p.stride, padding: p.pad };
+    const x = Tensor.fromArray(xs, [p.n, p.c, p.h, p.w], b.device);
+    const y = ops.maxPool2d(x, opts);
+    t.deepEqual(y.shape, [p.n, p.c, oh, ow]);
+    close(t, 'y', y, maxPoolRef(p, xs), 0, 0);
+    const dx = ops.maxPool2dBackward(x, y, Tensor.fromArray(dys, y.shape, b.device), opts);
+    close(t, 'dx', dx, maxPoolBackwardRef(p, xs, dys), 1e-6, 1e-7);
+  });
+}
+
+eachBackend('maxPool2d 3x3 stride 2: a maximum shared by overlapping windows gets both gradients, equal maxima the first', (t, b) => {
+  const opts = { kernel: 3, stride: 2 };
+  // 3x5: two windows (columns 0-2 and 2-4) sharing column 2
+  const shared = Tensor.fromArray([0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 3, 5], b.device);
+  const ys = ops.maxPool2d(shared, opts);
+  const dxs = ops.maxPool2dBackward(shared, ys, Tensor.fromArray([3, 4], [1, 1, 1, 2], b.device), opts);
+  t.deepEqual(Array.from(dxs.toFloat32Array()), [0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  // all equal: each window's first position, (0, 0) and (0, 2)
+  const flat = Tensor.fromArray(new Float32Array(15).fill(2), [1, 1, 3, 5], b.device);
+  const yf = ops.maxPool2d(flat, opts);
+  const dxf = ops.maxPool2dBackward(flat, yf, Tensor.fromArray([3, 4], [1, 1, 1, 2], b.device), opts);
+  t.deepEqual(Array.from(dxf.toFloat32Array()), [3, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+// A fully connected layer's weight gradient dw = dy^T x has K = the batch: the packed GEMM
+// stores its tiles without reading dw (beta 0). Buffers of the same sizes filled with NaN are
+// freed first (two of dw's: the zero weights take one), so that dw and db come from the cache
+// holding NaN and must be overwritten.
+for (const [n, inF, out, what] of [
+  [5, 700, 300, 'fc6-like, smaller'],
+  [3, 45, 13, 'edge tiles both ways'],
+  [400, 70, 50, 'batch deeper than one K block'],
+] as const) {
+  eachBackend(`linear weight and bias gradients match float64 loops, overwriting NaN (${n} x ${inF} -> ${out}, ${what})`, (t, b) => {
+    const xs = uniform(n * inF, 63), dys = uniform(n * out, 64);
+    const nan = (shape: number[]) => Tensor.fromArray(new Float32Array(shape[0] * (shape[1] ?? 1)).fill(NaN), shape, b.device);
+    [nan([out, inF]), nan([out, inF]), nan([out])].forEach((t) => t.dispose());
+    const x = Tensor.fromArray(xs, [n, inF], b.device), w = Tensor.zeros([out, inF], b.device);
+    const g = ops.linearBackward(x, w, Tensor.fromArray(dys, [n, out], b.device), { inputGrad: false });
+    const dw = new Float64Array(out * inF), db = new Float64Array(out);
+    for (let i = 0; i < n; i++)
+      for (let o = 0; o < out; o++) {
+        db[o] += dys[i * out + o];
+        for (let j = 0; j < inF; j++) dw[o * inF + j] += dys[i * out + o] * xs[i * inF + j];
+      }
+    close(t, 'dweight', g.dweight, dw, 1e-4, 1e-5);
+    close(t, 'dbias', g.dbias!, db, 1e-6, 1e-6);
+  });
 }
