@@ -85,6 +85,11 @@ for (const [name, inF, out] of [['fc6', 9216, 4096], ['fc7', 4096, 4096], ['fc8'
     const g = ops.linearBackward(x, w, y);
     return [g.dx!, g.dweight, g.dbias!];
   }), 4 * macs);
+  // the weight and bias gradients alone: dw = dy^T x, whose depth is the batch
+  add(`${name} dweight`, `${batch}x${inF} -> ${out}`, time(() => {
+    const g = ops.linearBackward(x, w, y, { inputGrad: false });
+    return [g.dweight, g.dbias!];
+  }), 2 * macs);
   [x, w, b, y].forEach((t) => t.dispose());
 }
 
