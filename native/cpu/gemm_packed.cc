@@ -30,6 +30,7 @@ namespace {
 
 constexpr int kMr = 12, kNr = 32;          // micro-tile of C
 constexpr int kKc = 384, kMc = 96, kNc = 4096;  // blocks: A's kMc x kKc stays in L2
+constexpr size_t kRowsFirstBytes = size_t(512) << 10;  // see gemm_block_columns
 
 typedef float Vec __attribute__((vector_size(64)));
 
@@ -133,9 +134,11 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
         const int mc = std::min(kMc, m - i0), ipanels = (mc + kMr - 1) / kMr;
         for (int ip = 0; ip < ipanels; ++ip) pack_a(trans_a, a, lda, alpha, i0, mc, p0, kc, ip, ap.data());
         // Tiles column panel by column panel (the B panel stays in L1), except where K is one
-        // block: then each tile of C is written once, and going along rows of tiles writes C
-        // in 12 streams instead of kMc = 96 (fc6's weight gradient at batch 32: 15% faster).
-        const bool rows_first = k <= kKc;
+        // block and op(B)'s packed block fits in half the L2: then each tile of C is written
+        // once, and going along rows of tiles writes C in 12 streams instead of kMc = 96
+        // (fc6's weight gradient at batch 32, K = 32: 15% faster; conv1's forward, K = 363
+        // and a 6 MB block, 8% slower).
+        const bool rows_first = k <= kKc && size_t(kc) * jpanels * kNr * sizeof(float) <= kRowsFirstBytes;
         for (int t = 0; t < jpanels * ipanels; ++t) {
           const int jp = rows_first ? t % jpanels : t / ipanels, ip = rows_first ? t / jpanels : t % ipanels;
           const int jj = j0 + jp * kNr, cols = std::min(kNr, j_end - jj);
