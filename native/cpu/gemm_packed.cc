@@ -136,8 +136,9 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
         // Tiles column panel by column panel (the B panel stays in L1), except where K is one
         // block and op(B)'s packed block fits in half the L2: then each tile of C is written
         // once, and going along rows of tiles writes C in 12 streams instead of kMc = 96
-        // (fc6's weight gradient at batch 32, K = 32: 15% faster; conv1's forward, K = 363
-        // and a 6 MB block, 8% slower).
+        // (fc6's weight gradient at batch 32, K = 32: 15% faster). Where the block does not
+        // fit (conv1's forward: K = 363, 2-6 MB), the B panels would stream from L3 once per
+        // row of tiles (measured 5-8% slower there, on a noisy machine).
         const bool rows_first = k <= kKc && size_t(kc) * jpanels * kNr * sizeof(float) <= kRowsFirstBytes;
         for (int t = 0; t < jpanels * ipanels; ++t) {
           const int jp = rows_first ? t % jpanels : t / ipanels, ip = rows_first ? t / jpanels : t % ipanels;
