@@ -34,16 +34,17 @@ constexpr size_t kRowsFirstBytes = size_t(512) << 10;  // see gemm_block_columns
 
 typedef float Vec __attribute__((vector_size(64)));
 
-// c (kMr, kNr), row stride ldc  +=  ap (kc, kMr) . bp (kc, kNr)   (with kStore: =, C not read)
+// c (kMr, kNr), row stride ldc  +=  ap (kc, kMr) . bp (kc, kNr), bp's rows ldbp apart (kNr
+// when packed)   (with kStore: =, C not read)
 template <bool kStore>
 __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp,
-                                                       float* __restrict c, int ldc) {
+                                                       int ldbp, float* __restrict c, int ldc) {
   Vec acc[kMr][2];
   for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = Vec{};
   for (int p = 0; p < kc; ++p) {
     Vec b0, b1;
-    std::memcpy(&b0, bp + p * kNr, sizeof b0);
-    std::memcpy(&b1, bp + p * kNr + 16, sizeof b1);
+    std::memcpy(&b0, bp + size_t(p) * ldbp, sizeof b0);
+    std::memcpy(&b1, bp + size_t(p) * ldbp + 16, sizeof b1);
     for (int r = 0; r < kMr; ++r) {
       const float a = ap[p * kMr + r];
       acc[r][0] += a * b0;
@@ -66,9 +67,9 @@ __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __
 
 // An edge tile (rows < kMr or cols < kNr of C left): the full tile into a scratch tile, then
 // only its valid part into C (added, or with store: written).
-void edge_tile(int kc, const float* ap, const float* bp, float* c, int ldc, int rows, int cols, bool store) {
+void edge_tile(int kc, const float* ap, const float* bp, int ldbp, float* c, int ldc, int rows, int cols, bool store) {
   alignas(64) float tile[kMr * kNr];
-  micro_kernel<true>(kc, ap, bp, tile, kNr);
+  micro_kernel<true>(kc, ap, bp, ldbp, tile, kNr);
   for (int r = 0; r < rows; ++r)
     for (int j = 0; j < cols; ++j) c[size_t(r) * ldc + j] = (store ? 0.0f : c[size_t(r) * ldc + j]) + tile[r * kNr + j];
 }
@@ -129,7 +130,13 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
     const int nc = std::min(kNc, j_end - j0), jpanels = (nc + kNr - 1) / kNr;
     for (int p0 = 0; p0 < k; p0 += kKc) {
       const int kc = std::min(kKc, k - p0);
-      for (int jp = 0; jp < jpanels; ++jp) pack_b(trans_b, b, ldb, p0, kc, j0, nc, jp, bp.data());
+      // With few rows of A (a fully connected layer's gradient to its input: M = the batch),
+      // each B panel serves only a few tiles: whole panels of a row-major B are read where
+      // they lie instead of being copied first (fc6 at batch 32: a quarter of the time was
+      // that copy); only a ragged last panel is packed.
+      const bool direct_b = !trans_b && m <= kMr * 4;
+      for (int jp = 0; jp < jpanels; ++jp)
+        if (!direct_b || j0 + (jp + 1) * kNr > j_end) pack_b(trans_b, b, ldb, p0, kc, j0, nc, jp, bp.data());
       for (int i0 = 0; i0 < m; i0 += kMc) {
         const int mc = std::min(kMc, m - i0), ipanels = (mc + kMr - 1) / kMr;
         for (int ip = 0; ip < ipanels; ++ip) pack_a(trans_a, a, lda, alpha, i0, mc, p0, kc, ip, ap.data());
@@ -145,14 +152,16 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
           const int jj = j0 + jp * kNr, cols = std::min(kNr, j_end - jj);
           const int ii = i0 + ip * kMr, rows = std::min(kMr, m - ii);
           const float* a_panel = ap.data() + size_t(ip) * kc * kMr;
-          const float* b_panel = bp.data() + size_t(jp) * kc * kNr;
+          const bool in_place = direct_b && cols == kNr;
+          const float* b_panel = in_place ? b + size_t(p0) * ldb + jj : bp.data() + size_t(jp) * kc * kNr;
+          const int ldbp = in_place ? ldb : kNr;
           float* ct = c + size_t(ii) * ldc + jj;
           const bool store = overwrite && p0 == 0;
           if (rows == kMr && cols == kNr) {
-            if (store) micro_kernel<true>(kc, a_panel, b_panel, ct, ldc);
-            else micro_kernel<false>(kc, a_panel, b_panel, ct, ldc);
+            if (store) micro_kernel<true>(kc, a_panel, b_panel, ldbp, ct, ldc);
+            else micro_kernel<false>(kc, a_panel, b_panel, ldbp, ct, ldc);
           } else {
-            edge_tile(kc, a_panel, b_panel, ct, ldc, rows, cols, store);
+            edge_tile(kc, a_panel, b_panel, ldbp, ct, ldc, rows, cols, store);
           }
         }
       }
