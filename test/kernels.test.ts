@@ -75,6 +75,15 @@ const convCases: Array<ConvCase & { name: string }> = [
   { name: '3x3 pad 1 at 23x23 (529 outputs: one image per GEMM)', n: 3, c: 3, h: 23, w: 23, k: 2, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 1 },
   { name: '3x3 pad 1 at 22x22 (484 outputs: batched)', n: 3, c: 3, h: 22, w: 22, k: 2, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 1 },
   { name: 'padding wider than the kernel reaches (stride 1 rows all zero at the edges)', n: 1, c: 2, h: 20, w: 30, k: 3, kh: 3, kw: 3, stride: [1, 1], pad: [3, 3], groups: 1 },
+  // Strided ones of at least 512 outputs take one pixel row per output (im2row, runs of KW
+  // taps copied in 8- or 4-float pieces, the last one overlapping; KW 11 fixed at compile
+  // time), edges zero-filled around shorter runs, and the bias's gradient as a GEMM column.
+  { name: "conv1's own shape, 11x11 stride 4 (pixel rows, the KW = 11 copy)", n: 2, c: 3, h: 227, w: 227, k: 96, kh: 11, kw: 11, stride: [4, 4], pad: [0, 0], groups: 1 },
+  { name: 'stride 3, pad 2, 5x7 kernel wider than the stride, width 71 not a multiple of 3 (runs of 7)', n: 2, c: 2, h: 70, w: 71, k: 3, kh: 5, kw: 7, stride: [3, 3], pad: [2, 2], groups: 1 },
+  { name: 'stride (1, 2), pad (0, 1), 3x3 (runs shorter than 4), groups 2', n: 2, c: 4, h: 24, w: 60, k: 4, kh: 3, kw: 3, stride: [1, 2], pad: [0, 1], groups: 2 },
+  { name: 'stride 2, pad 4, 9x10 kernel (an 8-float piece, then an overlapping one)', n: 1, c: 3, h: 50, w: 53, k: 5, kh: 9, kw: 10, stride: [2, 2], pad: [4, 4], groups: 1 },
+  { name: 'stride (2, 3), padding wider than the kernel (windows wholly in the padding)', n: 2, c: 1, h: 60, w: 40, k: 2, kh: 3, kw: 5, stride: [2, 3], pad: [4, 6], groups: 1 },
+  { name: 'stride 2, an image narrower than the kernel (every window at both edges)', n: 1, c: 2, h: 600, w: 4, k: 3, kh: 1, kw: 5, stride: [1, 2], pad: [0, 2], groups: 1 },
 ];
 
 for (const p of convCases) {
@@ -94,6 +103,10 @@ for (const p of convCases) {
     const reduction = p.n * oh * ow;
     close(t, 'dweight', g.dweight, ref.dw, 1e-4, Math.max(1e-5, 1e-7 * reduction));
     close(t, 'dbias', g.dbias!, ref.db, 1e-4, Math.max(1e-5, 1e-7 * reduction));
+    // without the bias's gradient: the filter's GEMM has no column of ones
+    const noBias = ops.conv2dBackward(x, w, Tensor.fromArray(dys, [p.n, p.k, oh, ow], b.device), opts, { inputGrad: false, biasGrad: false });
+    t.is(noBias.dbias, undefined);
+    close(t, 'dweight without dbias', noBias.dweight, ref.dw, 1e-4, Math.max(1e-5, 1e-7 * reduction));
   });
 }
 
@@ -111,6 +124,27 @@ eachBackend('conv2d gradients to x and weight match finite differences on the on
   const rw = gradCheck(ws, g.dweight.toFloat32Array(), r, through(wShape, b.device, (ww) => ops.conv2d(x, ww, bias, opts)));
   t.true(rw.checked > 0, 'dweight: nothing checked');
   t.deepEqual(rw.failures, [], `dweight: ${rw.failures.join('; ')} (${rw.checked} checked)`);
+});
+
+eachBackend('conv2d gradients to x, weight and bias match finite differences on the pixel-row path (stride 3, pad 2, 5x7)', (t, b) => {
+  const xShape = [2, 2, 70, 71], wShape = [2, 2, 5, 7];
+  const opts = { stride: 3, padding: 2 };
+  const xs = uniform(xShape.reduce((a, c) => a * c), 50), ws = uniform(wShape.reduce((a, c) => a * c), 51), bs = Float32Array.from([0.3, -0.2]);
+  const x = Tensor.fromArray(xs, xShape, b.device), w = Tensor.fromArray(ws, wShape, b.device), bias = Tensor.fromArray(bs, [2], b.device);
+  const y = ops.conv2d(x, w, bias, opts);
+  t.deepEqual(y.shape, [2, 2, 24, 23]);
+  const r = uniform(y.size, 52);
+  const g = ops.conv2dBackward(x, w, Tensor.fromArray(r, y.shape, b.device), opts);
+  const checks: Array<[string, Float32Array, Float32Array, number[], (v: Tensor) => Tensor]> = [
+    ['dx', xs, g.dx!.toFloat32Array(), xShape, (xx) => ops.conv2d(xx, w, bias, opts)],
+    ['dweight', ws, g.dweight.toFloat32Array(), wShape, (ww) => ops.conv2d(x, ww, bias, opts)],
+    ['dbias', bs, g.dbias!.toFloat32Array(), [2], (bb) => ops.conv2d(x, w, bb, opts)],
+  ];
+  for (const [what, input, analytic, shape, f] of checks) {
+    const res = gradCheck(input, analytic, r, through(shape, b.device, f));
+    t.true(res.checked > 0, `${what}: nothing checked`);
+    t.deepEqual(res.failures, [], `${what}: ${res.failures.join('; ')} (${res.checked} checked)`);
+  }
 });
 
 // ReLU's backward is a blend of dy and 0 on y's sign, in vector loops with tails
