@@ -30,7 +30,7 @@ export interface NativeInfo {
   version: string;
   cpu: {
     built: true; usable: true; blas: string; blasFound: boolean; blasThreads: number; threads: number; openmp: boolean;
-    /** ALEXNET_CPU_CONV: auto (Winograd for stride-1 3x3 and 5x5 layers of 16+ channels per group and 128+ 4x4 output tiles in the batch), gemm or winograd */
+    /** ALEXNET_CPU_CONV: auto (Winograd for stride-1 3x3 and 5x5 layers of 16+ channels per group and 48+ 4x4 output tiles in the batch), gemm or winograd */
     convAlgorithm: string;
     /** what GEMMs run on now: our packed AVX-512 kernel, or the BLAS (ALEXNET_CPU_GEMM: auto, blas, packed) */
     gemm: string;

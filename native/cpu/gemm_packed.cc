@@ -86,13 +86,14 @@ void pack_b(bool trans_b, const float* b, int ldb, int p0, int kc, int j0, int n
     }
     return;
   }
-  // op(B) = B^T: column j of the panel is row jj + j of B, read along its length
-  for (int j = 0; j < cols; ++j) {
-    const float* src = b + size_t(jj + j) * ldb + p0;
-    for (int p = 0; p < kc; ++p) o[size_t(p) * kNr + j] = src[p];
+  // op(B) = B^T: column j of the panel is row jj + j of B. Row by row of the panel, so that
+  // the panel is written in whole cache lines while the 32 rows of B being read stay in L1.
+  const float* src[kNr];
+  for (int j = 0; j < kNr; ++j) src[j] = b + size_t(jj + std::min(j, cols - 1)) * ldb + p0;
+  for (int p = 0; p < kc; ++p) {
+    float* row = o + size_t(p) * kNr;
+    for (int j = 0; j < kNr; ++j) row[j] = j < cols ? src[j][p] : 0.0f;
   }
-  for (int j = cols; j < kNr; ++j)
-    for (int p = 0; p < kc; ++p) o[size_t(p) * kNr + j] = 0.0f;
 }
 
 // Panel `panel` of alpha op(A)'s block (rows i0..i0+mc, columns p0..p0+kc): (kc, kMr).

@@ -359,10 +359,11 @@ bool applies(const ConvParams& p) {
     case Mode::kGemm: return false;
     case Mode::kWinograd: return true;
     default: {
-      // Winograd's GEMMs are as wide as the tiles of a batch: below about 128 (conv3 at batch 8,
-      // conv2 at batch 3) they ran no faster than im2col + GEMM, and slower at batch 1.
+      // Winograd's GEMMs are as wide as the tiles of a batch: below about 48 (conv3-5 at batch
+      // 1 and 2) they ran slower than im2col + GEMM (conv3 at batch 1: 3.9 against 2.2 ms);
+      // from conv2 at batch 1 (49 tiles: 3.0 against 3.2 ms) on, faster.
       const int64_t tiles = int64_t(p.n) * ((p.oh + 3) / 4) * ((p.ow + 3) / 4);
-      return p.c / p.groups >= 16 && p.k / p.groups >= 16 && tiles >= 128;
+      return p.c / p.groups >= 16 && p.k / p.groups >= 16 && tiles >= 48;
     }
   }
 }
