@@ -95,7 +95,7 @@ const low = (rows: number[][], i: number) => Math.min(...rows.map((row) => row[i
 const flops = layerFlops(config);
 const info = backendInfo();
 const result = {
-  system: 'ours', version: info.version, batch, warmups, repeats, threads: info.cpu.threads, blas: info.cpu.blas,
+  system: 'ours', version: info.version, batch, warmups, repeats, threads: info.cpu.threads, blas: info.cpu.blas, gemm: info.cpu.gemm, convAlgorithm: info.cpu.convAlgorithm,
   train_ms: median(trainRuns), train_runs_ms: trainRuns, infer_ms: median(inferRuns), infer_runs_ms: inferRuns,
   train_images_per_s: (batch * 1000) / median(trainRuns), infer_images_per_s: (batch * 1000) / median(inferRuns),
   forward_gflop_per_image: flops.reduce((a, l) => a + l.flops, 0) / 1e9,

@@ -101,7 +101,7 @@ const oursInfo = [...results.values()].find((r) => r.ours.length)?.ours[0];
 
 const summary: any[] = [];
 console.log(`\nAlexNet (the paper's, grouped LRN), CPU, ${threads} threads; images/s, median of ${repeats} after ${warmups} warm-ups${rounds > 1 ? `, median over ${rounds} rounds` : ''}`);
-console.log(`ours: ${oursInfo?.blas ?? '-'}; PyTorch ${torchVersion}; onnxruntime-node ${ortVersion}`);
+console.log(`ours: GEMM ${oursInfo?.gemm ?? oursInfo?.blas ?? '-'}, convolutions ${oursInfo?.convAlgorithm ?? '-'}, BLAS ${oursInfo?.blas ?? '-'}; PyTorch ${torchVersion}; onnxruntime-node ${ortVersion}`);
 console.log(`${'batch'.padEnd(6)}${'what'.padEnd(11)}${'ours'.padStart(9)}${'pytorch'.padStart(9)}${'onnxrt'.padStart(9)}${'ours/pt'.padStart(9)}${'ours/ort'.padStart(9)}`);
 for (const [batch, r] of results) {
   const ips = (xs: any[], key: string) => { const ms = med(xs, key); return ms === null ? null : (batch * 1000) / ms; };
