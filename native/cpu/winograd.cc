@@ -170,7 +170,7 @@ Plan make_plan(const ConvParams& p) {
   return pl;
 }
 
-// u (G, 36, K/G, C/G): the transformed filters, U = G g G^T, for 16 input channels c at a
+// u (G, alpha^2, K/G, C/G): the transformed filters, U = G g G^T, for 16 input channels c at a
 // time (lanes). With `turned`, filter (k, c) is w's (c, k) turned by 180 degrees (the
 // backward pass to the data; K and C are then dy's and dx's channels).
 void transform_filters(const ConvParams& p, const Plan& pl, const float* w, bool turned, float* u) {
@@ -194,7 +194,7 @@ void transform_filters(const ConvParams& p, const Plan& pl, const float* w, bool
   });
 }
 
-// v (36, C/G, ld): the transformed 6x6 input tiles of images n0 .. n0+nb-1, channels of
+// v (alpha^2, C/G, ld): the transformed alpha x alpha input tiles of images n0 .. n0+nb-1, channels of
 // `group`; tile index (image - n0) * tiles + ty * tw + tx, zero outside the image.
 void transform_input(const ConvParams& p, const Plan& pl, const float* x, int n0, int nb, int group, int64_t ld, float* v) {
   const int m = pl.t->m;
@@ -322,7 +322,7 @@ void run(const ConvParams& p, const float* x, const float* w, bool turned, const
     for (int group = 0; group < p.groups; ++group) {
       transform_input(p, pl, x, n0, nb, group, ld, v.data);
       const float* ug = u.data + size_t(group) * pl.points * pl.kg * pl.cg;
-      // M_xi = U_xi V_xi. With our packed kernel the 36 products go to the threads whole (no
+      // M_xi = U_xi V_xi. With our packed kernel the alpha^2 products go to the threads whole (no
       // synchronisation inside a product); the BLAS threads each product itself.
       const auto product = [&](int64_t e) {
         const float* ue = ug + size_t(e) * pl.kg * pl.cg;
