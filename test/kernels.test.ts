@@ -78,7 +78,7 @@ const convCases: Array<ConvCase & { name: string }> = [
   // Strided ones of at least 512 outputs take one pixel row per output (im2row, runs of KW
   // taps copied in 8- or 4-float pieces, the last one overlapping; KW 11 fixed at compile
   // time), edges zero-filled around shorter runs, and the bias's gradient as a GEMM column.
-  { name: "conv1's own shape, 11x11 stride 4 (pixel rows, the KW = 11 copy)", n: 2, c: 3, h: 227, w: 227, k: 96, kh: 11, kw: 11, stride: [4, 4], pad: [0, 0], groups: 1 },
+  { name: "conv1's own shape, 227x227, 11x11 stride 4 (pixel rows, the KW = 11 copy)", n: 2, c: 3, h: 227, w: 227, k: 96, kh: 11, kw: 11, stride: [4, 4], pad: [0, 0], groups: 1 },
   { name: 'stride 3, pad 2, 5x7 kernel wider than the stride, width 71 not a multiple of 3 (runs of 7)', n: 2, c: 2, h: 70, w: 71, k: 3, kh: 5, kw: 7, stride: [3, 3], pad: [2, 2], groups: 1 },
   { name: 'stride (1, 2), pad (0, 1), 3x3 (runs shorter than 4), groups 2', n: 2, c: 4, h: 24, w: 60, k: 4, kh: 3, kw: 3, stride: [1, 2], pad: [0, 1], groups: 2 },
   { name: 'stride 2, pad 4, 9x10 kernel (an 8-float piece, then an overlapping one)', n: 1, c: 3, h: 50, w: 53, k: 5, kh: 9, kw: 10, stride: [2, 2], pad: [4, 4], groups: 1 },
