@@ -3,7 +3,7 @@
 // this project's machines). Built only into the test addon (cmake -DALEXNET_CUDA_EMULATOR=ON,
 // `npm run build:emulator`); the shipped addon always uses the real CUDA runtime.
 //
-// How it works: every block of a launch runs its threads as fibers (ucontext) on one OS
+// How it works: every block of a launch runs its threads as fibers (emulator.cc) on one OS
 // thread; __syncthreads() switches to the next fiber, and a block's fibers resume only when
 // all of them reached the barrier. __shared__ becomes a static thread_local, which is
 // exactly "one copy per block" when blocks run one after another. Device memory is host

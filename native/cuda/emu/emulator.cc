@@ -7,7 +7,11 @@
 //   ALEXNET_CUDA_EMULATOR_SMS      multiprocessors reported (default 132, an H100 SXM's, so that
 //                                  tile and split-K choices are the ones made on that GPU)
 #include "cuda_runtime_emu.h"
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define ALEXNET_EMU_OWN_SWITCH 1
+#else
 #include <ucontext.h>
+#endif
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -31,8 +35,52 @@ struct Copy {
   size_t bytes;
 };
 
+// A fiber's saved state, and the switch between two of them. glibc's swapcontext saves
+// and restores the signal mask with a system call at every switch; the emulator switches at
+// every barrier of every thread (millions of times for one AlexNet layer), and on virtual
+// machines that system call was 75% of the run time. On x86-64 a switch here is six pushes,
+// a stack swap and six pops: the System V callee-saved registers are all a call must keep.
+// (MXCSR and the x87 control word are not saved: no kernel changes rounding modes.) Other
+// architectures, and AddressSanitizer builds (which must see the stack switches), keep ucontext.
+#ifdef ALEXNET_EMU_OWN_SWITCH
+struct Context {
+  void* sp = nullptr;
+};
+extern "C" void alexnet_emu_switch(void** save_sp, void* load_sp);
+asm(R"(
+  .text
+  .p2align 4
+  .globl alexnet_emu_switch
+  .hidden alexnet_emu_switch
+  .type alexnet_emu_switch, @function
+alexnet_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size alexnet_emu_switch, .-alexnet_emu_switch
+)");
+void switch_context(Context* from, Context* to) { alexnet_emu_switch(&from->sp, to->sp); }
+#else
+struct Context {
+  ucontext_t uc;
+};
+void switch_context(Context* from, Context* to) { swapcontext(&from->uc, &to->uc); }
+#endif
+
 struct Fiber {
-  ucontext_t context;
+  Context context;
   State state;
   uint3 index;
   unsigned linear;                         // threadIdx as one number: lane = linear % 32
@@ -41,7 +89,7 @@ struct Fiber {
 };
 
 struct Block {
-  ucontext_t scheduler;
+  Context scheduler;
   std::vector<Fiber> fibers;
   Fiber* current = nullptr;
   const std::function<void()>* body = nullptr;
@@ -54,23 +102,42 @@ thread_local std::vector<std::vector<char>> stacks;
 thread_local cudaError_t last_error = cudaSuccess;
 thread_local std::string last_error_detail;
 thread_local int current_device = 0;
-
-// Kept out of run_grid so that getcontext's "returns twice" is no concern of its locals.
-__attribute__((noinline)) void start_fiber(ucontext_t* context, char* stack, ucontext_t* link);
-
 void fiber_main() {
   Block* b = current_block;
   (*b->body)();
-  b->current->state = State::Done;  // uc_link returns to the scheduler
+  b->current->state = State::Done;
 }
 
-void start_fiber(ucontext_t* context, char* stack, ucontext_t* link) {
-  getcontext(context);
-  context->uc_stack.ss_sp = stack;
-  context->uc_stack.ss_size = kStackBytes;
-  context->uc_link = link;
-  makecontext(context, fiber_main, 0);
+#ifdef ALEXNET_EMU_OWN_SWITCH
+// A fresh fiber's stack holds what alexnet_emu_switch pops (six zero registers) and then
+// the address it returns to; the slot above stands for the caller's return address, so the
+// entry function starts with the stack aligned as a call leaves it. It never returns: a
+// finished fiber switches to the scheduler, which does not resume it.
+[[noreturn]] void fiber_entry() {
+  fiber_main();
+  Block* b = current_block;
+  switch_context(&b->current->context, &b->scheduler);
+  __builtin_trap();
 }
+
+void start_fiber(Context* context, char* stack, Context* /*link*/) {
+  auto top = reinterpret_cast<uintptr_t>(stack + kStackBytes) & ~uintptr_t(15);
+  auto* slots = reinterpret_cast<void**>(top) - 8;
+  for (int i = 0; i < 6; ++i) slots[i] = nullptr;
+  slots[6] = reinterpret_cast<void*>(&fiber_entry);
+  slots[7] = nullptr;
+  context->sp = slots;
+}
+#else
+// Kept out of run_grid so that getcontext's "returns twice" is no concern of its locals.
+__attribute__((noinline)) void start_fiber(Context* context, char* stack, Context* link) {
+  getcontext(&context->uc);
+  context->uc.uc_stack.ss_sp = stack;
+  context->uc.uc_stack.ss_size = kStackBytes;
+  context->uc.uc_link = &link->uc;  // a finished fiber returns to the scheduler
+  makecontext(&context->uc, fiber_main, 0);
+}
+#endif
 
 void set_error(cudaError_t err, const std::string& detail) {
   if (last_error == cudaSuccess) {
@@ -119,7 +186,7 @@ void syncthreads() {
   if (!b) return;
   Fiber* f = b->current;
   f->state = State::AtBarrier;
-  swapcontext(&f->context, &b->scheduler);
+  switch_context(&f->context, &b->scheduler);
 }
 
 unsigned lane_id() { return current_block ? current_block->current->linear % 32 : 0; }
@@ -130,7 +197,7 @@ void syncwarp() {
   if (!b) return;
   Fiber* f = b->current;
   f->state = State::AtWarpBarrier;
-  swapcontext(&f->context, &b->scheduler);
+  switch_context(&f->context, &b->scheduler);
 }
 
 void* warp_scratch(size_t bytes) {
@@ -205,7 +272,7 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
             if (f.state != State::Ready) continue;
             b.current = &f;
             thread_idx = f.index;
-            swapcontext(&b.scheduler, &f.context);
+            switch_context(&b.scheduler, &f.context);
           }
           // Warps whose 32 lanes all wait at a warp barrier go on; a warp with only some
           // lanes there (the others exited or wait at __syncthreads) can never go on.
