@@ -2,7 +2,8 @@
 // every transpose combination, sizes that cross its blocks (12 x 32 micro-tiles, 96 rows,
 // 384 deep, 4096 wide) with ragged edges, alpha and beta (beta = 0 must ignore NaN in C),
 // the split of C between threads by columns and by rows, and the few-rows-times-B^T route
-// of a fully connected layer. ALEXNET_CPU_GEMM is read at every call: "packed" asks for this
+// of a fully connected layer; and, with it, the one-row and one-column products our GEMV
+// (gemv.cc) takes. ALEXNET_CPU_GEMM is read at every call: "packed" asks for this
 // kernel (an error on a CPU without AVX-512, where these tests skip), "blas" for the BLAS.
 import test from 'ava';
 import * as ops from '../lib/core/ops';
@@ -40,6 +41,12 @@ const shapes: Array<[number, number, number, string]> = [
   [200, 70, 900, 'taller than wide: the threads split rows'],
   [5, 300, 77, 'a few rows times a wide B'],
   [3, 4100, 40, 'wider than the 4096-column block'],
+  // one row or one column: our GEMV (native/cpu/gemv.cc), 4 rows or 128 columns at a time
+  [1, 4133, 37, 'one row (GEMV): columns past 128-wide blocks and 16-wide vectors'],
+  [1, 1000, 3001, 'one row (GEMV) split between threads'],
+  [4103, 1, 37, 'one column (GEMV): rows not a multiple of 4, a depth past 16-wide vectors'],
+  [999, 1, 3000, 'one column (GEMV) split between threads'],
+  [1, 1, 50, 'one element (GEMV)'],
 ];
 
 for (const [m, n, k, what] of shapes) {

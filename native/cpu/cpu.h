@@ -39,6 +39,11 @@ void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, c
 // the same on the calling thread only, for products that are themselves run in parallel
 void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                         int lda, const float* b, int ldb, float beta, float* c, int ldc);
+// gemv.cc: one-row or one-column products on our threads (AVX-512 where the CPU has it)
+void gemv_rows(int rows, int cols, float alpha, const float* a, int lda, const float* x, int incx, float beta, float* y,
+               int incy);
+void gemv_columns(int rows, int cols, float alpha, const float* a, int lda, const float* x, int incx, float beta,
+                  float* y, int incy);
 bool gemm_uses_packed();  // what gemm() would run now (ALEXNET_CPU_GEMM and the CPU)
 int blas_threads();
 

@@ -1,7 +1,9 @@
 // Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C.
 // op(A): (M, K), op(B): (K, N), C: (M, N). On a CPU with AVX-512, our packed kernel
 // (gemm_packed.cc); otherwise through CBLAS where the build found one, and the built-in
-// blocked version where it did not (always available, so that tests cover it).
+// blocked version where it did not (always available, so that tests cover it). With the
+// packed kernel, one-row and one-column products go to our GEMV (gemv.cc), so that the
+// BLAS's threads are never woken.
 // ALEXNET_CPU_GEMM=blas keeps the BLAS (or the built-in loops) on any CPU; =packed asks for
 // the packed kernel and is an error where the CPU lacks AVX-512.
 #include <algorithm>
@@ -91,6 +93,16 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
     return;
   }
   const bool packed = use_packed();
+  if (packed && m == 1) {  // c (1, n): a row of A (or column of A^T) times op(B)
+    const int inc_a = trans_a ? lda : 1;
+    if (trans_b) return gemv_rows(n, k, alpha, b, ldb, a, inc_a, beta, c, 1);
+    return gemv_columns(k, n, alpha, b, ldb, a, inc_a, beta, c, 1);
+  }
+  if (packed && n == 1) {  // c (m, 1): op(A) times a column of B (or row of B^T)
+    const int inc_b = trans_b ? 1 : ldb;
+    if (!trans_a) return gemv_rows(m, k, alpha, a, lda, b, inc_b, beta, c, ldc);
+    return gemv_columns(k, m, alpha, a, lda, b, inc_b, beta, c, ldc);
+  }
 #if defined(ALEXNET_HAVE_CBLAS)
   // A one-row or one-column product is a matrix-vector product, which the BLAS's GEMV streams
   // at memory speed; its GEMM pads and packs it as a matrix (fc6 at batch 1: about 3x slower).
