@@ -132,6 +132,22 @@ for (const gemm of ['auto', 'blas'] as const) {
   });
 }
 
+test('cpu: a NaN before a fused ReLU becomes 0, as the relu op makes it (Winograd, im2col, linear)', (t) => {
+  // one NaN pixel: its window's outputs (a whole Winograd tile's) are NaN before the ReLU
+  const xs = Float32Array.from({ length: 2 * 81 }, (_, i) => Math.sin(i));
+  xs[40] = NaN;
+  const x = Tensor.fromArray(xs, [1, 2, 9, 9]), w = Tensor.randn([3, 2, 3, 3], { seed: 1 }), b = Tensor.randn([3], { seed: 2 });
+  for (const algorithm of ['winograd', 'gemm']) {
+    withEnv('ALEXNET_CPU_CONV', algorithm, () => {
+      const plain = ops.conv2d(x, w, b, { padding: 1 }), fused = ops.conv2d(x, w, b, { padding: 1, relu: true });
+      t.true(plain.toFloat32Array().some(Number.isNaN), `${algorithm}: NaN before the ReLU`);
+      sameBits(t, `conv (${algorithm})`, fused, ops.relu(plain));
+    });
+  }
+  const xf = Tensor.fromArray(Float32Array.from([1, NaN, 2, -1, 0.5, 3]), [2, 3]), wf = Tensor.randn([4, 3], { seed: 3 });
+  sameBits(t, 'linear', ops.linear(xf, wf, null, { relu: true }), ops.relu(ops.linear(xf, wf, null)));
+});
+
 // ---------------------------------------------------------------- networks
 
 // He init: biases 0, so that every ReLU clips some of its inputs (the paper's biases of 1 keep conv2's all positive)
