@@ -41,7 +41,7 @@ function step(s: number, fw: number[], bw: number[]): number {
     const t = now();
     const out = net.layers[i].forward(h, ctx);
     fw[i] = now() - t;
-    if (h !== x) kept.push(h);
+    if (h !== x && out !== h) kept.push(h);  // a fused ReLU returns its input
     h = out;
   }
   xent.forward(h, labels);
@@ -70,7 +70,7 @@ function infer(fw: number[]): number {
   for (let i = 0; i < L; i++) {
     const t = now();
     const out = net.layers[i].forward(h, ctx);
-    if (h !== x) h.dispose();
+    if (h !== x && out !== h) h.dispose();
     fw[i] = now() - t;
     h = out;
   }

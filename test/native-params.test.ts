@@ -32,7 +32,9 @@ test('paramSchema lists the ops that take a parameter object, each key typed', (
     'maxpoolBackward', 'maxpoolForward', 'sgdUpdate', 'softmaxXentBackward', 'softmaxXentForward',
   ]);
   t.is(schema.conv2dForward.struct, 'ConvParams');
-  t.deepEqual(Object.keys(schema.conv2dForward.keys), ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'strideH', 'strideW', 'padH', 'padW', 'groups']);
+  t.deepEqual(Object.keys(schema.conv2dForward.keys), ['n', 'c', 'h', 'w', 'k', 'kh', 'kw', 'strideH', 'strideW', 'padH', 'padW', 'groups', 'relu']);
+  t.is(schema.conv2dForward.keys.relu, 'boolean');
+  t.is(schema.linearForward.keys.relu, 'boolean');
   for (const entry of Object.values(schema))
     for (const type of Object.values(entry.keys)) t.true(['integer', 'number', 'uint32', 'boolean'].includes(type));
 });

@@ -143,6 +143,107 @@ for (const [n, inF, out] of [[1, 5, 3], [3, 17, 9], [7, 64, 33]]) {
   });
 }
 
+// ---- a fused ReLU (conv2d's and linear's relu option): bit for bit the op followed by relu,
+// where the backend's epilogue applies it. On cuda, for the GEMM version ALEXNET_GEMM names
+// (test:emulator runs this file for each); the split-K cases check that the ReLU follows the
+// sum of the partial products, never a partial one.
+
+/** Every value of a and b has the same bits; the first that differs is named. */
+function sameBits(t: ExecutionContext, what: string, a: Tensor, b: Tensor) {
+  const fa = a.toFloat32Array(), fb = b.toFloat32Array();
+  const ua = new Uint32Array(fa.buffer, fa.byteOffset, fa.length), ub = new Uint32Array(fb.buffer, fb.byteOffset, fb.length);
+  t.is(ua.length, ub.length, `${what}: sizes`);
+  let first = -1, count = 0;
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) (count++, first < 0 && (first = i));
+  t.is(count, 0, `${what}: ${count} of ${ua.length} values differ, the first [${first}] ${fa[first]} against ${fb[first]}`);
+}
+
+/** The fused output is only a test of the ReLU where it has zeros and positive values. */
+function hasBothSides(t: ExecutionContext, what: string, y: Tensor) {
+  const v = y.toFloat32Array();
+  t.true(v.some((x) => x === 0) && v.some((x) => x > 0), `${what}: the case should clip some outputs and keep others`);
+}
+
+// How the CUDA GEMM splits K (gemm_tile.cuh's tile_gemm_splits for v1, gemm_tile2.cuh's
+// tile_gemm2_splits for the others, on the emulator's default 132 SMs): a case marked split-K
+// must take more than one split in every version.
+function splitsV1(groups: number, m: number, n: number, k: number): number {
+  const tiles = groups * Math.ceil(m / 128) * Math.ceil(n / 128);
+  const splits = Math.max(1, Math.min(Math.ceil(528 / tiles), Math.ceil(k / 256), 64));
+  const chunk = Math.ceil(Math.ceil(k / splits) / 8) * 8;
+  return Math.ceil(k / chunk);
+}
+function splitsV2(groups: number, m: number, n: number, k: number, sms = Number(process.env.ALEXNET_CUDA_EMULATOR_SMS ?? 132)): number {
+  const bm = (Math.ceil(m / 64) * 64 - m) < (Math.ceil(m / 128) * 128 - m) ? 64 : 128;
+  const tiles = groups * Math.ceil(m / bm) * Math.ceil(n / 128), slots = 2 * sms;
+  let best = 1, bestCost = Math.ceil(tiles / slots) * k;
+  for (let s = 2; s <= Math.min(Math.floor(k / 128), 128); s++) {
+    const chunk = Math.ceil(Math.ceil(k / s) / 16) * 16, used = Math.ceil(k / chunk);
+    const cost = Math.ceil((tiles * used) / slots) * chunk;
+    if (cost < 0.9 * bestCost) (best = s, bestCost = cost);
+  }
+  const chunk = Math.ceil(Math.ceil(k / best) / 16) * 16;
+  return Math.ceil(k / chunk);
+}
+
+const fusedConvCases: Array<ConvCase & { name: string; splitK?: boolean }> = [
+  // GEMM per group: M = 8 kernels, N = 2 * 5 * 5 pixels, K = 32 * 3 * 3 = 288: two splits
+  { name: 'split-K: 64 -> 16 channels, 3x3 pad 1, groups 2', n: 2, c: 64, h: 5, w: 5, k: 16, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 2, splitK: true },
+  { name: 'stride 2, pad 1, groups 2, odd sizes', n: 3, c: 4, h: 9, w: 8, k: 6, kh: 3, kw: 2, stride: [2, 2], pad: [1, 1], groups: 2 },
+  { name: 'conv1-like 11x11 stride 4', n: 2, c: 3, h: 23, w: 19, k: 5, kh: 11, kw: 11, stride: [4, 4], pad: [0, 0], groups: 1 },
+];
+
+for (const p of fusedConvCases) {
+  eachBackend(`conv2d with relu equals relu(conv2d) bit for bit (${p.name})`, (t, b) => {
+    if (p.splitK) {
+      const m = p.k / p.groups, [oh, ow] = convOut(p), k = (p.c / p.groups) * p.kh * p.kw;
+      t.true(splitsV1(p.groups, m, p.n * oh * ow, k) > 1 && splitsV2(p.groups, m, p.n * oh * ow, k) > 1, 'the case takes split-K');
+    }
+    const x = Tensor.fromArray(uniform(p.n * p.c * p.h * p.w, 21), [p.n, p.c, p.h, p.w], b.device);
+    const w = Tensor.fromArray(uniform(p.k * (p.c / p.groups) * p.kh * p.kw, 22), [p.k, p.c / p.groups, p.kh, p.kw], b.device);
+    const bias = Tensor.fromArray(uniform(p.k, 23, -0.5, 0.5), [p.k], b.device);
+    const opts = { stride: p.stride, padding: p.pad, groups: p.groups };
+    for (const withBias of [true, false]) {
+      const fused = ops.conv2d(x, w, withBias ? bias : null, { ...opts, relu: true });
+      const plain = ops.conv2d(x, w, withBias ? bias : null, opts);
+      const unfused = ops.relu(plain);
+      const what = `y${withBias ? '' : ' without bias'} (GEMM ${b.name === 'cuda' ? process.env.ALEXNET_GEMM || 'v1' : b.name})`;
+      hasBothSides(t, what, fused);
+      sameBits(t, what, fused, unfused);
+      sameBits(t, `${what}, relu: false`, ops.conv2d(x, w, withBias ? bias : null, { ...opts, relu: false }), plain);
+      for (const y of [fused, plain, unfused]) y.dispose();
+    }
+  });
+}
+
+// linear: GEMM M = batch, N = out, K = in; in = 300 takes two splits
+for (const [n, inF, out, splitK] of [[1, 7, 5, false], [3, 300, 37, true], [5, 16, 130, false]] as const) {
+  eachBackend(`linear with relu equals relu(linear) bit for bit (${n}x${inF} -> ${out}${splitK ? ', split-K' : ''})`, (t, b) => {
+    if (splitK) t.true(splitsV1(1, n, out, inF) > 1 && splitsV2(1, n, out, inF) > 1, 'the case takes split-K');
+    const x = Tensor.fromArray(uniform(n * inF, 24), [n, inF], b.device), w = Tensor.fromArray(uniform(out * inF, 25), [out, inF], b.device);
+    const bias = Tensor.fromArray(uniform(out, 26, -0.5, 0.5), [out], b.device);
+    for (const withBias of [true, false]) {
+      const fused = ops.linear(x, w, withBias ? bias : null, { relu: true });
+      const plain = ops.linear(x, w, withBias ? bias : null);
+      const what = `y${withBias ? '' : ' without bias'} (GEMM ${b.name === 'cuda' ? process.env.ALEXNET_GEMM || 'v1' : b.name})`;
+      hasBothSides(t, what, fused);
+      sameBits(t, what, fused, ops.relu(plain));
+    }
+  });
+}
+
+eachBackend('a fused ReLU is checked like the other options, and the backward ops ignore it', (t, b) => {
+  const x = Tensor.fromArray(uniform(2 * 3 * 5 * 5, 27), [2, 3, 5, 5], b.device), w = Tensor.fromArray(uniform(4 * 3 * 9, 28), [4, 3, 3, 3], b.device);
+  t.throws(() => ops.conv2d(x, w, null, { relu: 1 as unknown as boolean }), { message: 'conv2d: Expected true or false for relu but received 1' });
+  const xf = Tensor.fromArray(uniform(6, 29), [2, 3], b.device), wf = Tensor.fromArray(uniform(12, 30), [4, 3], b.device);
+  t.throws(() => ops.linear(xf, wf, null, { relu: 'yes' as unknown as boolean }), { message: /^linear: Expected true or false for relu but received/ });
+  const dy = Tensor.fromArray(uniform(2 * 4 * 3 * 3, 31), [2, 4, 3, 3], b.device);
+  const g = ops.conv2dBackward(x, w, dy, { relu: true }), h = ops.conv2dBackward(x, w, dy);
+  sameBits(t, 'dx', g.dx!, h.dx!);
+  sameBits(t, 'dweight', g.dweight, h.dweight);
+  sameBits(t, 'dbias', g.dbias!, h.dbias!);
+});
+
 eachBackend('relu and tanh forward and backward match their definitions', (t, b) => {
   const xs = uniform(1000, 12, -3, 3), dys = uniform(1000, 13);
   const x = Tensor.fromArray(xs, [10, 100], b.device), dy = Tensor.fromArray(dys, [10, 100], b.device);

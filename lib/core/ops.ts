@@ -4,10 +4,11 @@
 import { ArgumentError, describe } from './errors';
 import { outputSize } from './geometry';
 import { native } from './native';
-import type { ConvParams, LrnParams, PoolParams } from './params';
+import type { ConvParams, LinearParams, LrnParams, PoolParams } from './params';
 import { formatShape, seedWords, Tensor } from './tensor';
 import {
   checkFinite,
+  checkFlag,
   checkLabels,
   checkPair,
   checkPositiveInt,
@@ -25,6 +26,11 @@ export interface Conv2dOptions {
   padding?: number | [number, number];
   /** default 1; C and K must be divisible by it */
   groups?: number;
+  /**
+   * conv2d only: y = max(0, conv(x, weight) + bias), the ReLU applied where the output is
+   * written (no second pass, no second tensor); bit for bit relu(conv2d(...)). Default false.
+   */
+  relu?: boolean;
 }
 
 /** The native parameters, and the output side the binding computes from them. */
@@ -40,6 +46,7 @@ function convGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | null
   const [strideH, strideW] = checkPair(op, 'stride', o.stride ?? 1);
   const [padH, padW] = checkPair(op, 'padding', o.padding ?? 0, true);
   const groups = checkPositiveInt(op, 'groups', o.groups ?? 1);
+  const relu = checkFlag(op, 'relu', o.relu);
   const [n, c, h, w] = x.shape;
   const [k, cg, kh, kw] = weight.shape;
   if (c % groups) throw new ArgumentError(op, 'groups', `a divisor of the ${c} input channels of x`, String(groups));
@@ -51,10 +58,13 @@ function convGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | null
     throw new ArgumentError(op, 'weight', `a kernel no larger than the padded input ${h + 2 * padH}x${w + 2 * padW}`, `a ${kh}x${kw} kernel`);
   checkSameDevice(op, { x, weight, bias });
   const oh = outputSize(h, kh, strideH, padH), ow = outputSize(w, kw, strideW, padW);
-  return { n, c, h, w, k, kh, kw, strideH, strideW, padH, padW, groups, oh, ow };
+  return { n, c, h, w, k, kh, kw, strideH, strideW, padH, padW, groups, relu, oh, ow };
 }
 
-/** y (N, K, OH, OW) = conv(x, weight) + bias, OH = floor((H + 2 pad - KH) / stride) + 1. */
+/**
+ * y (N, K, OH, OW) = conv(x, weight) + bias, OH = floor((H + 2 pad - KH) / stride) + 1; with
+ * options.relu, max(0, that).
+ */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, options?: Conv2dOptions): Tensor {
   const op = 'conv2d';
   const g = convGeometry(op, x, weight, bias, options);
@@ -69,7 +79,10 @@ export interface Conv2dGradients {
   dbias?: Tensor;
 }
 
-/** Gradients of conv2d: dx (unless inputGrad is false), dweight, and dbias when withBias. */
+/**
+ * Gradients of conv2d: dx (unless inputGrad is false), dweight, and dbias when withBias.
+ * options.relu is ignored: a fused ReLU's gradient is reluBackward's, applied to dy first.
+ */
 export function conv2dBackward(
   x: Tensor,
   weight: Tensor,
@@ -78,7 +91,7 @@ export function conv2dBackward(
   want: { inputGrad?: boolean; biasGrad?: boolean } = {},
 ): Conv2dGradients {
   const op = 'conv2dBackward';
-  const g = convGeometry(op, x, weight, null, options);
+  const g = { ...convGeometry(op, x, weight, null, options), relu: false };
   checkTensor(op, 'dy', dy, 4, 'N, K, OH, OW');
   checkShapeEquals(op, 'dy', dy, [g.n, g.k, g.oh, g.ow]);
   checkSameDevice(op, { x, dy });
@@ -196,7 +209,12 @@ export function maxPool2dBackward(x: Tensor, y: Tensor, dy: Tensor, options?: Ma
 
 // ---------------------------------------------------------------- fully connected
 
-function linearParams(op: string, x: Tensor, weight: Tensor, bias?: Tensor | null) {
+export interface LinearOptions {
+  /** y = max(0, x weight^T + bias), in the pass that adds the bias; bit for bit relu(linear(...)). Default false. */
+  relu?: boolean;
+}
+
+function linearParams(op: string, x: Tensor, weight: Tensor, bias?: Tensor | null, o: LinearOptions = {}): LinearParams {
   checkTensor(op, 'x', x, 2, 'N, IN');
   checkTensor(op, 'weight', weight, 2, 'OUT, IN');
   const [n, inF] = x.shape;
@@ -207,13 +225,14 @@ function linearParams(op: string, x: Tensor, weight: Tensor, bias?: Tensor | nul
     if (bias.shape[0] !== out) throw new ArgumentError(op, 'bias', `shape [${out}]`, `shape ${formatShape(bias.shape)}`);
   }
   checkSameDevice(op, { x, weight, bias });
-  return { n, in: inF, out };
+  if (o === null || typeof o !== 'object') throw new ArgumentError(op, 'options', 'an object', describe(o));
+  return { n, in: inF, out, relu: checkFlag(op, 'relu', o.relu) };
 }
 
-/** y (N, OUT) = x (N, IN) weight^T + bias. */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+/** y (N, OUT) = x (N, IN) weight^T + bias; with options.relu, max(0, that). */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options?: LinearOptions): Tensor {
   const op = 'linear';
-  const p = linearParams(op, x, weight, bias);
+  const p = linearParams(op, x, weight, bias, options);
   const y = Tensor.empty([p.n, p.out], x.device);
   native().linearForward(x.handle(op, 'x'), weight.handle(op, 'weight'), bias ? bias.handle(op, 'bias') : null, y.handle(op, 'y'), p);
   return y;

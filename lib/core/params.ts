@@ -12,6 +12,8 @@ export interface ConvParams {
   strideH: number; strideW: number;
   padH: number; padW: number;
   groups: number;
+  /** forward only: y = max(0, conv(x) + b) (a fused ReLU); absent reads as false */
+  relu?: boolean;
   // y: (N, K, OH, OW): OH and OW are computed by the binding (params.h's output_size)
 }
 
@@ -34,6 +36,8 @@ export interface PoolParams {
 export interface LinearParams {
   /** x: (N, IN), weight: (OUT, IN), y: (N, OUT) */
   n: number; in: number; out: number;
+  /** forward only: y = max(0, x w^T + b) (a fused ReLU); absent reads as false */
+  relu?: boolean;
 }
 
 /** Philox key and stream as 32-bit words. */
@@ -77,10 +81,10 @@ const seedKeys = { seedLo: true, seedHi: true, offsetLo: true, offsetHi: true } 
 
 /** The keys of each parameter record, by the op family that reads it. */
 export const PARAM_KEYS: Record<string, string[]> = {
-  conv: keys<ConvParams>({ n: true, c: true, h: true, w: true, k: true, kh: true, kw: true, strideH: true, strideW: true, padH: true, padW: true, groups: true }),
+  conv: keys<ConvParams>({ n: true, c: true, h: true, w: true, k: true, kh: true, kw: true, strideH: true, strideW: true, padH: true, padW: true, groups: true, relu: true }),
   lrn: keys<LrnParams>({ n: true, c: true, h: true, w: true, size: true, alpha: true, beta: true, k: true, groups: true }),
   pool: keys<PoolParams>({ n: true, c: true, h: true, w: true, kh: true, kw: true, strideH: true, strideW: true, padH: true, padW: true }),
-  linear: keys<LinearParams>({ n: true, in: true, out: true }),
+  linear: keys<LinearParams>({ n: true, in: true, out: true, relu: true }),
   dropout: keys<DropoutParams>({ p: true, ...seedKeys }),
   softmaxXent: keys<SoftmaxXentParams>({ n: true, classes: true }),
   softmaxXentBackward: keys<SoftmaxXentBackwardParams>({ n: true, classes: true, scale: true }),

@@ -45,6 +45,13 @@ export function checkFinite(op: string, name: string, v: unknown, min?: number, 
   return v;
 }
 
+/** An optional on/off option: true or false, absent (undefined) meaning false. */
+export function checkFlag(op: string, name: string, v: unknown): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new ArgumentError(op, name, 'true or false', describe(v));
+  return v;
+}
+
 /** A size given as n or [h, w], as positive (or, with allowZero, non-negative) integers. */
 export function checkPair(op: string, name: string, v: unknown, allowZero = false): [number, number] {
   const ok = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= (allowZero ? 0 : 1);

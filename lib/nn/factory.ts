@@ -18,6 +18,10 @@ export interface LayerParts {
   bias?: Tensor;
   /** dropout: its stream (see dropoutStreams) */
   dropout?: DropoutStream;
+  /** conv and fc: apply the ReLU layer that follows in this layer's forward (see fusedRelus) */
+  relu?: boolean;
+  /** relu: the layer before applies it (its forward then returns its input; see fusedRelus) */
+  applied?: boolean;
 }
 
 /** The layer a spec describes, reading `input` (per sample). */
@@ -29,16 +33,16 @@ export function makeLayer(spec: LayerSpec, input: SampleShape, parts: LayerParts
   };
   switch (spec.type) {
     case 'conv':
-      return new Conv2d(name, input, spec, need(parts.weight, 'a weight'), need(parts.bias, 'a bias'));
+      return new Conv2d(name, input, spec, need(parts.weight, 'a weight'), need(parts.bias, 'a bias'), parts.relu ?? false);
     case 'fc':
-      return new Linear(name, input, spec.out, need(parts.weight, 'a weight'), need(parts.bias, 'a bias'));
+      return new Linear(name, input, spec.out, need(parts.weight, 'a weight'), need(parts.bias, 'a bias'), parts.relu ?? false);
     case 'lrn':
       return new Lrn(name, input, spec);
     case 'maxpool':
       return new MaxPool2d(name, input, spec);
     case 'relu':
     case 'tanh':
-      return new Activation(name, input, spec.type);
+      return new Activation(name, input, spec.type, parts.applied ?? false);
     case 'dropout': {
       const s = need(parts.dropout, 'a dropout stream');
       return new Dropout(name, input, spec.p, s.index, s.streams, spec.style ?? 'paper');
@@ -60,4 +64,28 @@ export function dropoutStreams(specs: readonly LayerSpec[], copies = 1): (specIn
     if (d < 0) throw new Error(`layer ${specs[specIndex]?.name ?? specIndex} is not a dropout layer`);
     return { index: d * copies + copy, streams: order.length * copies };
   };
+}
+
+/**
+ * Whether networks fuse a ReLU into the conv or fc layer before it when their build options
+ * do not say: ALEXNET_FUSE=0 turns it off (to compare, e.g. in a benchmark), unset or 1 on.
+ */
+export function fuseByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.ALEXNET_FUSE;
+  if (v === undefined || v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new Error(`ALEXNET_FUSE must be 0 (no fused ReLUs) or 1 (the default), not ${JSON.stringify(v)}`);
+}
+
+/**
+ * The ReLUs a network fuses: true at index i where specs[i] is a 'relu' layer right after a
+ * conv or fc layer that may apply it (canFuse(i - 1), default every one). That layer is then
+ * built with relu and this one 'applied' (makeLayer's parts). The specs stay as they are: the
+ * function computed is the same, bit for bit, and the ReLU's own output tensor is not made.
+ */
+export function fusedRelus(specs: readonly LayerSpec[], fuse: boolean, canFuse: (index: number) => boolean = () => true): boolean[] {
+  return specs.map((l, i) => {
+    const before = specs[i - 1];
+    return fuse && l.type === 'relu' && i > 0 && (before.type === 'conv' || before.type === 'fc') && canFuse(i - 1);
+  });
 }

@@ -3,7 +3,7 @@
 // single-device Network and the paper's two columns. Imports core and io only.
 export { alexnet, paperOptions, inferShapes, summarize, formatSummary, weightShape, LayerSpec, ModelConfig, ModelOptions, SampleShape } from './spec';
 export { Context, Layer, Param, SoftmaxCrossEntropy } from './layers';
-export { makeLayer, dropoutStreams } from './factory';
+export { makeLayer, dropoutStreams, fusedRelus, fuseByDefault } from './factory';
 export { Model } from './model';
 export { Network } from './network';
 export { ColumnNetwork, AnyNetwork } from './columns/network';

@@ -1,6 +1,9 @@
 // Layers: thin classes over the ops. Each keeps what its backward needs from its forward
 // (references only: the Network owns and frees activations), and sets its parameters'
 // gradients in backward. Shapes are per sample: (C, H, W) for maps, (F) for vectors.
+// A conv or fc layer followed by a ReLU may apply that ReLU itself (relu: the op's fused
+// epilogue); the ReLU layer then runs 'applied': its forward returns its input, the same
+// tensor (a network must not free it as the ReLU's input), and its backward is unchanged.
 import { outputSize } from '../core/geometry';
 import * as ops from '../core/ops';
 import { Tensor } from '../core/tensor';
@@ -84,21 +87,25 @@ abstract class WeightedLayer extends Layer {
 }
 
 export class Conv2d extends WeightedLayer {
+  /** relu: the output is max(0, conv + bias), the ReLU layer after this one being 'applied' */
   constructor(
     name: string,
     inputShape: SampleShape,
     readonly options: { out: number; kernel: number; stride: number; padding: number; groups: number },
     weight: Tensor,
     bias: Tensor,
+    readonly relu = false,
   ) {
     const [, h, w] = inputShape;
     const { out, kernel, stride, padding } = options;
     super(name, inputShape, [out, outputSize(h, kernel, stride, padding), outputSize(w, kernel, stride, padding)], weight, bias);
   }
 
-  forward(x: Tensor): Tensor {
+  /** relu: whether to apply the fused ReLU (false: the layer's own output, for features) */
+  forward(x: Tensor, _ctx?: Context, relu = this.relu): Tensor {
     this.x = x;
-    return ops.conv2d(x, this.weight.value, this.bias.value, this.options);
+    const { stride, padding, groups } = this.options;
+    return ops.conv2d(x, this.weight.value, this.bias.value, { stride, padding, groups, relu });
   }
 
   backward(dy: Tensor, inputGrad: boolean): Tensor | null {
@@ -107,13 +114,15 @@ export class Conv2d extends WeightedLayer {
 }
 
 export class Linear extends WeightedLayer {
-  constructor(name: string, inputShape: SampleShape, out: number, weight: Tensor, bias: Tensor) {
+  /** relu: the output is max(0, x w^T + bias), the ReLU layer after this one being 'applied' */
+  constructor(name: string, inputShape: SampleShape, out: number, weight: Tensor, bias: Tensor, readonly relu = false) {
     super(name, inputShape, [out], weight, bias);
   }
 
-  forward(x: Tensor): Tensor {
+  /** relu: whether to apply the fused ReLU (false: the layer's own output, for features) */
+  forward(x: Tensor, _ctx?: Context, relu = this.relu): Tensor {
     this.x = x;
-    return ops.linear(x, this.weight.value, this.bias.value);
+    return ops.linear(x, this.weight.value, this.bias.value, { relu });
   }
 
   backward(dy: Tensor, inputGrad: boolean): Tensor | null {
@@ -161,12 +170,18 @@ export class MaxPool2d extends Layer {
 export class Activation extends Layer {
   private y: Tensor | null = null;
 
-  constructor(name: string, inputShape: SampleShape, readonly kind: 'relu' | 'tanh') {
+  /**
+   * applied (relu only): the layer before applied this ReLU in its own forward (Conv2d's or
+   * Linear's relu), so forward returns its input x itself, already max(0, .): no pass, no
+   * copy. backward is the same either way: dx = dy where y > 0, y being that tensor.
+   */
+  constructor(name: string, inputShape: SampleShape, readonly kind: 'relu' | 'tanh', readonly applied = false) {
     super(name, inputShape, inputShape);
+    if (applied && kind !== 'relu') throw new Error(`${name}: only a ReLU can be applied by the layer before it`);
   }
 
   forward(x: Tensor): Tensor {
-    this.y = this.kind === 'relu' ? ops.relu(x) : ops.tanh(x);
+    this.y = this.applied ? x : this.kind === 'relu' ? ops.relu(x) : ops.tanh(x);
     return this.y;
   }
 

@@ -3,8 +3,8 @@
 import { Device, DeviceLike } from '../core/device';
 import { Tensor } from '../core/tensor';
 import { NamedArray } from '../io/safetensors';
-import { dropoutStreams, makeLayer } from './factory';
-import { Context, Layer, Param } from './layers';
+import { dropoutStreams, fuseByDefault, fusedRelus, makeLayer } from './factory';
+import { Context, Conv2d, Layer, Linear, Param } from './layers';
 import { expectArray, Model } from './model';
 import { inferShapes, ModelConfig, SampleShape, weightShape } from './spec';
 
@@ -12,6 +12,11 @@ export interface BuildOptions {
   /** initialisation seed */
   seed: number;
   device?: DeviceLike;
+  /**
+   * each ReLU right after a conv or fc layer is applied by that layer's forward (the same
+   * result; one pass and one activation fewer); default: on, unless ALEXNET_FUSE=0
+   */
+  fuse?: boolean;
 }
 
 /** A network built from its config on one device: layers in order, softmax cross-entropy applied by the trainer. */
@@ -36,11 +41,13 @@ export class Network implements Model {
     // the paper's biases of 1 keep ReLUs alive under its tiny weights; with 'he' weights they
     // would add up layer after layer and blow the first logits up, so 'he' starts them at 0
     const bias = (paper: number) => (config.options.init === 'he' ? 0 : paper);
+    const fused = fusedRelus(config.layers, build.fuse ?? fuseByDefault());
     this.layers = config.layers.map((l, i) => {
       const input = i === 0 ? config.input : shapes[i - 1];
       const w = weightShape(l, input);
       if (w && (l.type === 'conv' || l.type === 'fc'))
-        return makeLayer(l, input, { weight: normal(w, i), bias: Tensor.full([l.out], bias(l.biasInit), device) });
+        return makeLayer(l, input, { weight: normal(w, i), bias: Tensor.full([l.out], bias(l.biasInit), device), relu: fused[i + 1] });
+      if (l.type === 'relu') return makeLayer(l, input, { applied: fused[i] });
       return makeLayer(l, input, l.type === 'dropout' ? { dropout: stream(i) } : {});
     });
   }
@@ -67,14 +74,15 @@ export class Network implements Model {
 
   /**
    * Logits (N, classes) for x (N, C, H, W); the caller owns them. In training the layers'
-   * inputs are kept for backward(); in evaluation each is freed as soon as it is used.
+   * inputs are kept for backward(); in evaluation each is freed as soon as it is used. A fused
+   * ReLU returns its input: that tensor lives on as its output.
    */
   forward(x: Tensor, ctx: Context): Tensor {
     this.release();
     let h = x;
     for (const layer of this.layers) {
       const out = layer.forward(h, ctx);
-      if (h !== x) {
+      if (h !== x && out !== h) {
         if (ctx.training) this.activations.push(h);
         else h.dispose();
       }
@@ -89,9 +97,12 @@ export class Network implements Model {
     if (end < 0) throw new Error(`no layer named ${JSON.stringify(name)}; this model's layers are ${this.layers.map((l) => l.name).join(', ')}`);
     this.release();
     let h = x;
+    const ctx = { training: false, seed: 0, step: 0 };
     for (let i = 0; i <= end; i++) {
-      const out = this.layers[i].forward(h, { training: false, seed: 0, step: 0 });
-      if (h !== x) h.dispose();
+      const layer = this.layers[i];
+      // a conv or fc layer's own output is the one before the ReLU it applies for the next layer
+      const out = i === end && (layer instanceof Conv2d || layer instanceof Linear) ? layer.forward(h, ctx, false) : layer.forward(h, ctx);
+      if (h !== x && out !== h) h.dispose();
       h = out;
     }
     return h;

@@ -103,9 +103,10 @@ export class HybridParallel implements Model {
         const w = Tensor.fromArray(padSlice(l.weight.value.toFloat32Array(), out, inReal, this.rank, k, inPad), [k, inPad], net.device);
         const b = Tensor.fromArray(padSlice(l.bias.value.toFloat32Array(), out, 1, this.rank, k, 1), [k], net.device);
         l.dispose();
-        this.head.push({ kind: 'fc', layer: new Linear(l.name, [inPad], k, w, b), out, k, inReal });
+        // a fused ReLU stays fused: it is elementwise, so each rank applies it to its own slice
+        this.head.push({ kind: 'fc', layer: new Linear(l.name, [inPad], k, w, b, l.relu), out, k, inReal });
       } else if (l instanceof Activation) {
-        this.head.push({ kind: 'act', layer: new Activation(l.name, [this.lastK()], l.kind) });
+        this.head.push({ kind: 'act', layer: new Activation(l.name, [this.lastK()], l.kind, l.applied) });
       } else if (l instanceof Dropout) {
         this.head.push({ kind: 'drop', layer: l, out: this.lastOut() });
       } else {
@@ -189,7 +190,7 @@ export class HybridParallel implements Model {
     let h = x;
     for (const l of this.conv) {
       const out = l.forward(h, ctx);
-      if (h !== x) keep(h);
+      if (h !== x && out !== h) keep(h);  // a fused ReLU's output is its input
       h = out;
     }
     const n = h.shape[0];
@@ -236,7 +237,7 @@ export class HybridParallel implements Model {
         this.masks.push(mask);
         out = ops.dropoutBackward(h, mask);
       }
-      keep(h);
+      if (out !== h) keep(h);  // a fused ReLU's output is its input
       h = out;
       // after the last elementwise layer of a block, gather the block's columns for the next fc
       const nextStep = this.head[i + 1];

@@ -51,6 +51,7 @@ struct Keys<ConvParams> {
       integer("kw", &ConvParams::kw), integer("strideH", &ConvParams::stride_h),
       integer("strideW", &ConvParams::stride_w), integer("padH", &ConvParams::pad_h, 0),
       integer("padW", &ConvParams::pad_w, 0), integer("groups", &ConvParams::groups),
+      boolean("relu", &ConvParams::relu),  // absent: false
   };
 };
 
@@ -79,7 +80,8 @@ template <>
 struct Keys<LinearParams> {
   static constexpr const char* name = "LinearParams";
   static constexpr Key<LinearParams> keys[] = {
-      integer("n", &LinearParams::n), integer("in", &LinearParams::in), integer("out", &LinearParams::out)};
+      integer("n", &LinearParams::n), integer("in", &LinearParams::in), integer("out", &LinearParams::out),
+      boolean("relu", &LinearParams::relu)};  // absent: false
 };
 
 // count is the tensors' element count, not a key

@@ -15,6 +15,9 @@
 // (conv1 at batch 32: 2.6 ms against 11 ms for the gathers, the GEMMs as fast either way).
 // Stride-1 3x3 and 5x5 layers take Winograd's algorithm instead (winograd.cc) for all three
 // passes (the bias gradient is always summed here).
+// A fused ReLU (p.relu) is applied where y is written: by the scatter on the chunked path,
+// and on the one-image paths to each image's block of y right after its GEMM wrote it (while
+// it is still in cache; the GEMM itself has no epilogue to hook into).
 // The GEMMs are gemm()'s (gemm.cc: our packed kernel or the BLAS, threaded inside); im2col,
 // im2row, col2im and the scatters are threaded here.
 //   x: (N, C, H, W)   w: (K, C/G, KH, KW)   b: (K)   y: (N, K, OH, OW)
@@ -23,6 +26,7 @@
 #include <vector>
 #include "cpu.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace alexnet {
 namespace cpu {
@@ -162,11 +166,31 @@ void col2im(const ConvParams& p, const Geometry& g, const float* col, int n0, in
   });
 }
 
-// Between y's layout (N, K, plane) and a chunk's GEMM layout (K/G, b*plane) for one group.
+// max(0, v) over n floats, in place (the one-image paths' fused ReLU)
+ALEXNET_SIMD void relu_run(float* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) v[i] = relu_of(v[i]);
+}
+
+ALEXNET_SIMD void copy_relu_run(const float* __restrict in, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = relu_of(in[i]);
+}
+
+// A block of y just written by one GEMM, (rows, plane) contiguous: its fused ReLU, threaded.
+void relu_block(float* y, int rows, int plane) {
+  constexpr int64_t kGrain = 1 << 14;
+  const int64_t count = int64_t(rows) * plane;
+  parallel_for((count + kGrain - 1) / kGrain, [&](int64_t t) { relu_run(y + t * kGrain, std::min(kGrain, count - t * kGrain)); });
+}
+
+// Between y's layout (N, K, plane) and a chunk's GEMM layout (K/G, b*plane) for one group;
+// the forward's scatter applies the fused ReLU on the way.
 void scatter(const ConvParams& p, const Geometry& g, const float* chunk, int n0, int b, int group, float* y) {
   parallel_for(int64_t(b) * g.kg, [&](int64_t task) {
     const int i = int(task / g.kg), k = int(task % g.kg);
-    std::copy_n(chunk + (size_t(k) * b + i) * g.plane, g.plane, y + (size_t(n0 + i) * p.k + size_t(group) * g.kg + k) * g.plane);
+    const float* in = chunk + (size_t(k) * b + i) * g.plane;
+    float* out = y + (size_t(n0 + i) * p.k + size_t(group) * g.kg + k) * g.plane;
+    if (p.relu) copy_relu_run(in, out, g.plane);
+    else std::copy_n(in, g.plane, out);
   });
 }
 
@@ -179,6 +203,7 @@ void gather(const ConvParams& p, const Geometry& g, const float* y, int n0, int 
 
 }  // namespace
 
+// y = conv(x, w) + b, or with p.relu max(0, conv(x, w) + b)
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
   if (winograd_forward(p, x, w, b, y)) return;
   const Geometry g = geometry(p);
@@ -206,6 +231,7 @@ void conv2d_forward(const ConvParams& p, const float* x, const float* w, const f
           im2row(p, g, x, n, group, col.data, depth);
           float* yg = y + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
           gemm(false, true, g.kg, g.plane, depth, 1.0f, wg0 + size_t(group) * g.kg * depth, depth, col.data, depth, 0.0f, yg, g.plane);
+          if (p.relu) relu_block(yg, g.kg, g.plane);
         }
       return;
     }
@@ -215,6 +241,7 @@ void conv2d_forward(const ConvParams& p, const float* x, const float* w, const f
         im2col(p, g, x, n, 1, group, col.data);
         float* yg = y + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
         gemm(false, false, g.kg, g.plane, depth, 1.0f, wg0 + size_t(group) * g.kg * depth, depth, col.data, g.plane, 0.0f, yg, g.plane);
+        if (p.relu) relu_block(yg, g.kg, g.plane);
       }
     return;
   }

@@ -1,6 +1,7 @@
 // Fully connected layer through GEMM.
 //   x: (N, IN)   w: (OUT, IN)   b: (OUT)   y: (N, OUT)
 //   y = x w^T + b,   dx = dy w,   dw = dy^T x,   db = sum over N of dy
+// With p.relu the forward is y = max(0, x w^T + b), in the pass that adds the bias.
 #include <algorithm>
 #include "cpu.h"
 #include "parallel.h"
@@ -8,13 +9,27 @@
 
 namespace alexnet {
 namespace cpu {
+namespace {
+// The forward's epilogue on one row of y (OUT floats): + b, max(0, + b), or max(0, .).
+ALEXNET_SIMD void add_row(float* __restrict y, const float* __restrict b, int len) {
+  for (int o = 0; o < len; ++o) y[o] += b[o];
+}
+ALEXNET_SIMD void add_relu_row(float* __restrict y, const float* __restrict b, int len) {
+  for (int o = 0; o < len; ++o) y[o] = relu_of(y[o] + b[o]);
+}
+ALEXNET_SIMD void relu_row(float* y, int len) {
+  for (int o = 0; o < len; ++o) y[o] = relu_of(y[o]);
+}
+}  // namespace
 
 void linear_forward(const LinearParams& p, const float* x, const float* w, const float* b, float* y) {
   gemm(false, true, p.n, p.out, p.in, 1.0f, x, p.in, w, p.in, 0.0f, y, p.out);
-  if (b) {
+  if (b || p.relu) {
     parallel_for(p.n, [&](int64_t n) {
       float* yn = y + size_t(n) * p.out;
-      for (int o = 0; o < p.out; ++o) yn[o] += b[o];
+      if (!p.relu) add_row(yn, b, p.out);
+      else if (b) add_relu_row(yn, b, p.out);
+      else relu_row(yn, p.out);
     });
   }
 }

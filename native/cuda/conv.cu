@@ -8,7 +8,7 @@
 //   backward filter  dw[k, c, r, s] = sum_{n, p} dy[n, k, p] x[n, c, p*stride - pad + (r, s)]
 //                    GEMM (Kg) x (Cg * RS) x (N * OH * OW), split over the long K dimension
 //   db[k] = sum_{n, p} dy[n, k, p]
-// dw and db are overwritten.
+// dw and db are overwritten. With p.relu the forward stores max(0, y) (a fused ReLU).
 // Each operand has v1's element function (operator()) and the cursor of v2 / tf32 / 3xtf32
 // (gemm_tile2.cuh): at() decodes the thread's fixed row or column once; advance() steps k
 // in mixed-radix digits, (channel, kernel row, kernel column) or (image, output row, output
@@ -94,13 +94,17 @@ struct ForwardColumns {  // B(g, kk = (c, r, s), col = (n, oy, ox))
   __device__ __forceinline__ void advance(Cursor& c, const Step& d) const { advance3(c.crs, d, s.kh, s.kw); }
 };
 
+// The epilogue: the bias, and a fused ReLU (relu). It sees each output once, with its whole
+// sum: after split-K's partial sums are added (tile_gemm_reduce_kernel), never per partial.
 struct ForwardStore {
   float* y;
   const float* b;
   ConvShape s;
+  bool relu;
   __device__ __forceinline__ void operator()(int g, int m, int col, float v) const {
     const int plane = s.oh * s.ow, image = col / plane, pixel = col % plane, ch = g * s.kg + m;
-    y[(size_t(image) * s.k + ch) * plane + pixel] = b ? v + b[ch] : v;
+    const float z = b ? v + b[ch] : v;
+    y[(size_t(image) * s.k + ch) * plane + pixel] = relu ? relu_of(z) : z;
   }
 };
 
@@ -325,7 +329,7 @@ void bias_grad(const ConvParams& p, const float* dy, float* db) {
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
   const ConvShape s(p);
   tile_gemm("conv2d", p.groups, s.kg, p.n * p.oh * p.ow, s.cg * s.rs, ForwardWeights{w, s}, ForwardColumns{x, s},
-            ForwardStore{y, b, s});
+            ForwardStore{y, b, s, p.relu});
 }
 
 void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, float* dx) {

@@ -1,5 +1,5 @@
 // Fully connected layers, as native/cpu/linear.cc, on the tiled GEMM of gemm_tile.cuh:
-//   forward          y (N, OUT) = x (N, IN) w^T + b
+//   forward          y (N, OUT) = x (N, IN) w^T + b   (with p.relu: max(0, that))
 //   backward data    dx (N, IN) = dy (N, OUT) w (OUT, IN)
 //   backward params  dw (OUT, IN) = dy^T x,  db = column sums of dy  (both overwritten)
 #include "common.cuh"
@@ -10,12 +10,16 @@ namespace alexnet {
 namespace cuda {
 namespace {
 
+// The forward's epilogue: the bias, and a fused ReLU (relu), on each output's whole sum
+// (after split-K's partial sums are added, never per partial).
 struct StoreBias {
   float* y;
   const float* bias;
   int ld;
+  bool relu;
   __device__ __forceinline__ void operator()(int, int m, int n, float v) const {
-    y[size_t(m) * ld + n] = bias ? v + bias[n] : v;
+    const float z = bias ? v + bias[n] : v;
+    y[size_t(m) * ld + n] = relu ? relu_of(z) : z;
   }
 };
 
@@ -37,7 +41,7 @@ __global__ void column_sum_kernel(int rows, int cols, const float* dy, float* db
 }  // namespace
 
 void linear_forward(const LinearParams& p, const float* x, const float* w, const float* b, float* y) {
-  tile_gemm("linear", 1, p.n, p.out, p.in, MatrixA<false>{x, p.in}, MatrixB<true>{w, p.in}, StoreBias{y, b, p.out});
+  tile_gemm("linear", 1, p.n, p.out, p.in, MatrixA<false>{x, p.in}, MatrixB<true>{w, p.in}, StoreBias{y, b, p.out, p.relu});
 }
 
 void linear_backward_data(const LinearParams& p, const float* dy, const float* w, float* dx) {

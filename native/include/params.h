@@ -13,6 +13,8 @@ struct ConvParams {
   int pad_h, pad_w;            // zero padding on both sides
   int groups;                  // C and K are both divisible by groups
   int oh, ow;                  // y:  (N, K, OH, OW), OH = output_size(H, KH, stride_h, pad_h)
+  bool relu;                   // forward only: y = max(0, conv(x) + b), applied where the bias is
+                               // added (the backward ops ignore it: relu's backward is its own op)
 };
 
 struct LrnParams {
@@ -33,7 +35,16 @@ struct PoolParams {
 struct LinearParams {
   int n;                       // x: (N, IN), y: (N, OUT)
   int in, out;                 // w: (OUT, IN), b: (OUT)
+  bool relu;                   // forward only: y = max(0, x w^T + b), as ConvParams::relu
 };
+
+// The ReLU of a fused forward: the same expression as the relu op (activation.cc / .cu), so
+// that a fused layer's output equals the unfused pair's bit for bit (NaN -> 0, -0 -> 0).
+// (The emulator compiles kernels as host code, where a plain inline function serves.)
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline float relu_of(float v) { return v > 0.0f ? v : 0.0f; }
 
 struct DropoutParams {
   int64_t count;               // x, y, mask: count elements

@@ -18,7 +18,7 @@ import { ArgumentError, describe } from '../../core/errors';
 import * as ops from '../../core/ops';
 import { Tensor } from '../../core/tensor';
 import { NamedArray } from '../../io/safetensors';
-import { dropoutStreams, makeLayer } from '../factory';
+import { dropoutStreams, fuseByDefault, fusedRelus, makeLayer } from '../factory';
 import { Context, Conv2d, Layer, Linear, Param } from '../layers';
 import { Model } from '../model';
 import { Network } from '../network';
@@ -204,6 +204,12 @@ export interface ColumnBuildOptions {
   devices: readonly [DeviceLike, DeviceLike];
   /** single-device parameters to start from instead of the seed's (e.g. a checkpoint's) */
   params?: ReadonlyMap<string, NamedArray>;
+  /**
+   * a ReLU right after a conv or fc layer that each column computes alone (a local stage) is
+   * applied by that layer (Network's fuse); after a cross stage it stays a layer of its own,
+   * since it follows the sum of both columns' blocks. Default: on, unless ALEXNET_FUSE=0
+   */
+  fuse?: boolean;
 }
 
 /**
@@ -236,6 +242,7 @@ export class ColumnNetwork implements Model {
       return t.to(this.devices[to]);
     };
     const stream = dropoutStreams(config.layers, 2);
+    const fused = fusedRelus(config.layers, build.fuse ?? fuseByDefault(), (i) => this.plan[i].kind === 'local');
     this.stages = [];
     let merge: MergeStage | null = null;
     this.plan.forEach((s, i) => {
@@ -256,7 +263,8 @@ export class ColumnNetwork implements Model {
       } else {
         const layer = (c: Column): Layer => {
           if (l.type === 'conv' || l.type === 'fc')
-            return makeLayer(columnSpec(l), s.input, { name: n(c), weight: tensor(`${n(c)}.weight`, c), bias: tensor(`${n(c)}.bias`, c) });
+            return makeLayer(columnSpec(l), s.input, { name: n(c), weight: tensor(`${n(c)}.weight`, c), bias: tensor(`${n(c)}.bias`, c), relu: fused[i + 1] });
+          if (l.type === 'relu') return makeLayer(l, s.input, { name: n(c), applied: fused[i] });
           // within a column an LRN window is already confined to it; each column draws its own dropout masks
           if (l.type === 'lrn') return makeLayer({ ...l, groups: s.replicated ? l.groups : 1 }, s.input, { name: n(c) });
           return makeLayer(l, s.input, { name: n(c), dropout: l.type === 'dropout' ? stream(i, c) : undefined });
@@ -315,20 +323,22 @@ export class ColumnNetwork implements Model {
       return x.to(this.devices[c]);
     };
     let h: Pair = [onto(0), onto(1)];
-    const done = (p: Pair) => {
+    // a stage's inputs, once it has run: kept for backward or freed, except x and any input
+    // that is also an output (a fused ReLU returns its input)
+    const done = (p: Pair, out: readonly Tensor[]) => {
       for (const t of new Set(p)) {
-        if (t === x) continue;
+        if (t === x || out.includes(t)) continue;
         if (ctx.training) this.activations.push(t);
         else t.dispose();
       }
     };
     for (const stage of this.stages) {
       const out = stage.forward(h, ctx);
-      done(h);
+      done(h, out);
       h = out;
     }
     const logits = this.merge.forward(h);
-    done(h);
+    done(h, [logits]);
     return logits;
   }
 
