@@ -74,6 +74,7 @@ const convCases: Array<ConvCase & { name: string }> = [
   { name: 'conv2-like 5x5, pad 2, groups 2, 27x27 (one image per GEMM)', n: 2, c: 4, h: 27, w: 27, k: 6, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2], groups: 2 },
   { name: '3x3 pad 1 at 23x23 (529 outputs: one image per GEMM)', n: 3, c: 3, h: 23, w: 23, k: 2, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 1 },
   { name: '3x3 pad 1 at 22x22 (484 outputs: batched)', n: 3, c: 3, h: 22, w: 22, k: 2, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 1 },
+  { name: 'one image, 13x13, groups 2 (a batch of one: one GEMM per group straight into y)', n: 1, c: 4, h: 13, w: 13, k: 6, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1], groups: 2 },
   { name: 'padding wider than the kernel reaches (stride 1 rows all zero at the edges)', n: 1, c: 2, h: 20, w: 30, k: 3, kh: 3, kw: 3, stride: [1, 1], pad: [3, 3], groups: 1 },
   // Strided ones of at least 512 outputs take one pixel row per output (im2row, runs of KW
   // taps copied in 8- or 4-float pieces, the last one overlapping; KW 11 fixed at compile

@@ -7,7 +7,7 @@
 //   dw_g (K/G, C/G*KH*KW)      += DY * col_g^T;  db = sum over n, oh, ow of dy
 // Planes of at least kDirectPlane outputs take one image per GEMM instead (wide enough alone),
 // reading and writing x, y and dy in place: no gather or scatter, and columns that stay in
-// cache. The forward pass's bias is one more column of w_g against a row of ones in col_g.
+// cache (so does a batch of one image).
 // Strided ones (AlexNet conv1: 11x11, stride 4) take the columns transposed on that path,
 //   row_g (OH*OW, C/G*KH*KW)  = one row per output pixel, its window's KW-long runs of x
 //   Y = w_g * row_g^T;  dw_g += DY * row_g
@@ -15,9 +15,8 @@
 // (conv1 at batch 32: 2.6 ms against 11 ms for the gathers, the GEMMs as fast either way).
 // Stride-1 3x3 and 5x5 layers take Winograd's algorithm instead (winograd.cc) for all three
 // passes (the bias gradient is always summed here).
-// A fused ReLU (p.relu) is applied where y is written: by the scatter on the chunked path,
-// and on the one-image paths to each image's block of y right after its GEMM wrote it (while
-// it is still in cache; the GEMM itself has no epilogue to hook into).
+// The forward's bias and fused ReLU (p.relu) are the GEMM's epilogue (gemm_bias_relu: as each
+// tile of the product is stored, in the packed kernel; one pass after the BLAS's GEMM).
 // The GEMMs are gemm()'s (gemm.cc: our packed kernel or the BLAS, threaded inside); im2col,
 // im2row, col2im and the scatters are threaded here.
 //   x: (N, C, H, W)   w: (K, C/G, KH, KW)   b: (K)   y: (N, K, OH, OW)
@@ -26,7 +25,6 @@
 #include <vector>
 #include "cpu.h"
 #include "parallel.h"
-#include "simd.h"
 
 namespace alexnet {
 namespace cpu {
@@ -166,31 +164,11 @@ void col2im(const ConvParams& p, const Geometry& g, const float* col, int n0, in
   });
 }
 
-// max(0, v) over n floats, in place (the one-image paths' fused ReLU)
-ALEXNET_SIMD void relu_run(float* v, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) v[i] = relu_of(v[i]);
-}
-
-ALEXNET_SIMD void copy_relu_run(const float* __restrict in, float* __restrict out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = relu_of(in[i]);
-}
-
-// A block of y just written by one GEMM, (rows, plane) contiguous: its fused ReLU, threaded.
-void relu_block(float* y, int rows, int plane) {
-  constexpr int64_t kGrain = 1 << 14;
-  const int64_t count = int64_t(rows) * plane;
-  parallel_for((count + kGrain - 1) / kGrain, [&](int64_t t) { relu_run(y + t * kGrain, std::min(kGrain, count - t * kGrain)); });
-}
-
-// Between y's layout (N, K, plane) and a chunk's GEMM layout (K/G, b*plane) for one group;
-// the forward's scatter applies the fused ReLU on the way.
+// Between y's layout (N, K, plane) and a chunk's GEMM layout (K/G, b*plane) for one group.
 void scatter(const ConvParams& p, const Geometry& g, const float* chunk, int n0, int b, int group, float* y) {
   parallel_for(int64_t(b) * g.kg, [&](int64_t task) {
     const int i = int(task / g.kg), k = int(task % g.kg);
-    const float* in = chunk + (size_t(k) * b + i) * g.plane;
-    float* out = y + (size_t(n0 + i) * p.k + size_t(group) * g.kg + k) * g.plane;
-    if (p.relu) copy_relu_run(in, out, g.plane);
-    else std::copy_n(in, g.plane, out);
+    std::copy_n(chunk + (size_t(k) * b + i) * g.plane, g.plane, y + (size_t(n0 + i) * p.k + size_t(group) * g.kg + k) * g.plane);
   });
 }
 
@@ -207,51 +185,33 @@ void gather(const ConvParams& p, const Geometry& g, const float* y, int n0, int 
 void conv2d_forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
   if (winograd_forward(p, x, w, b, y)) return;
   const Geometry g = geometry(p);
-  // The bias rides in the GEMM: each group's weights get a last column b_g and the columns a
-  // last row of ones, so Y = [w_g | b_g] [col; 1] needs no pass over y of its own.
-  const int depth = g.rows + (b ? 1 : 0);
-  Scratch wb(b ? size_t(p.k) * depth : 0);
-  if (b) {
-    for (int k = 0; k < p.k; ++k) {
-      std::copy_n(w + size_t(k) * g.rows, g.rows, wb.data + size_t(k) * depth);
-      wb.data[size_t(k) * depth + g.rows] = b[k];
-    }
-  }
-  const float* wg0 = b ? wb.data : w;
-  if (g.plane >= kDirectPlane) {
-    // Large planes: one image per GEMM, written straight into y (N = OH*OW is wide enough),
-    // so the columns stay small and there is nothing to scatter.
-    Scratch col(size_t(depth) * g.plane);
-    if (by_rows(p)) {
-      // y_(n,g) (K/G, plane) = [w_g | b_g] (K/G, depth) * row^T, row (plane, depth) ending in ones
-      if (b)
-        for (int i = 0; i < g.plane; ++i) col.data[size_t(i) * depth + g.rows] = 1.0f;
-      for (int n = 0; n < p.n; ++n)
-        for (int group = 0; group < p.groups; ++group) {
-          im2row(p, g, x, n, group, col.data, depth);
-          float* yg = y + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
-          gemm(false, true, g.kg, g.plane, depth, 1.0f, wg0 + size_t(group) * g.kg * depth, depth, col.data, depth, 0.0f, yg, g.plane);
-          if (p.relu) relu_block(yg, g.kg, g.plane);
-        }
-      return;
-    }
-    if (b) std::fill_n(col.data + size_t(g.rows) * g.plane, g.plane, 1.0f);
+  const bool relu = p.relu;
+  // group g's weights and biases
+  auto wg = [&](int group) { return w + size_t(group) * g.kg * g.rows; };
+  auto bg = [&](int group) { return b ? b + size_t(group) * g.kg : nullptr; };
+  if (g.plane >= kDirectPlane || p.n == 1) {
+    // Large planes, or one image: one image per GEMM, written straight into y, so the
+    // columns stay small and there is nothing to scatter.
+    Scratch col(size_t(g.rows) * g.plane);
     for (int n = 0; n < p.n; ++n)
       for (int group = 0; group < p.groups; ++group) {
-        im2col(p, g, x, n, 1, group, col.data);
         float* yg = y + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
-        gemm(false, false, g.kg, g.plane, depth, 1.0f, wg0 + size_t(group) * g.kg * depth, depth, col.data, g.plane, 0.0f, yg, g.plane);
-        if (p.relu) relu_block(yg, g.kg, g.plane);
+        if (by_rows(p)) {  // y_(n,g) (K/G, plane) = w_g (K/G, rows) * row^T, row (plane, rows)
+          im2row(p, g, x, n, group, col.data, g.rows);
+          gemm_bias_relu(false, true, g.kg, g.plane, g.rows, wg(group), g.rows, col.data, g.rows, bg(group), relu, yg, g.plane);
+        } else {
+          im2col(p, g, x, n, 1, group, col.data);
+          gemm_bias_relu(false, false, g.kg, g.plane, g.rows, wg(group), g.rows, col.data, g.plane, bg(group), relu, yg, g.plane);
+        }
       }
     return;
   }
-  Scratch col(size_t(depth) * g.chunk * g.plane), out(size_t(g.kg) * g.chunk * g.plane);
+  Scratch col(size_t(g.rows) * g.chunk * g.plane), out(size_t(g.kg) * g.chunk * g.plane);
   for (int n0 = 0; n0 < p.n; n0 += g.chunk) {
     const int nb = std::min(g.chunk, p.n - n0), width = nb * g.plane;
-    if (b) std::fill_n(col.data + size_t(g.rows) * width, width, 1.0f);
     for (int group = 0; group < p.groups; ++group) {
       im2col(p, g, x, n0, nb, group, col.data);
-      gemm(false, false, g.kg, width, depth, 1.0f, wg0 + size_t(group) * g.kg * depth, depth, col.data, width, 0.0f, out.data, width);
+      gemm_bias_relu(false, false, g.kg, width, g.rows, wg(group), g.rows, col.data, width, bg(group), relu, out.data, width);
       scatter(p, g, out.data, n0, nb, group, y);
     }
   }

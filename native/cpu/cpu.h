@@ -36,6 +36,15 @@ std::string gemm_kernel();  // what gemm() runs now: the packed kernel or blas_n
 bool packed_gemm_available();
 void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                  int lda, const float* b, int ldb, float beta, float* c, int ldc);
+// the same with an epilogue: C = op(A) op(B) * alpha + beta C + row_bias[i] (row_bias: M
+// entries, or null), then max(0, .) where relu; applied as each tile is stored
+void gemm_packed_epilogue(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                          const float* b, int ldb, float beta, float* c, int ldc, const float* row_bias, bool relu);
+// What conv's forward asks of gemm(): C = op(A) op(B) + row_bias[i] (or no bias where null),
+// then max(0, .) where relu, C overwritten. In the packed kernel's epilogue where it is in
+// use; otherwise gemm() and one pass over C.
+void gemm_bias_relu(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                    const float* row_bias, bool relu, float* c, int ldc);
 // the same on the calling thread only, for products that are themselves run in parallel
 void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                         int lda, const float* b, int ldb, float beta, float* c, int ldc);

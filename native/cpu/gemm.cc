@@ -125,6 +125,20 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
 #endif
 }
 
+void gemm_bias_relu(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                    const float* row_bias, bool relu, float* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (m > 1 && n > 1 && k > 0 && use_packed())
+    return gemm_packed_epilogue(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, row_bias, relu);
+  gemm(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+  if (!row_bias && !relu) return;
+  parallel_for(m, [&](int64_t i) {
+    float* row = c + size_t(i) * ldc;
+    const float bias = row_bias ? row_bias[i] : 0.0f;
+    for (int j = 0; j < n; ++j) row[j] = relu ? relu_of(row[j] + bias) : row[j] + bias;
+  });
+}
+
 std::string blas_name() {
 #if defined(ALEXNET_HAVE_OPENBLAS)
   return std::string(openblas_get_config()) + " (" ALEXNET_BLAS_LINK ")";

@@ -35,12 +35,14 @@ constexpr size_t kRowsFirstBytes = size_t(512) << 10;  // see gemm_block_columns
 typedef float Vec __attribute__((vector_size(64)));
 
 // c (kMr, kNr), row stride ldc  +=  ap (kc, kMr) . bp (kc, kNr), bp's rows ldbp apart (kNr
-// when packed)   (with kStore: =, C not read)
+// when packed)   (with kStore: =, C not read). The epilogue: bias (the tile's kMr row biases,
+// or null) is where the sums start; relu takes max(0, .) of what is stored.
 template <bool kStore>
 __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp,
-                                                       int ldbp, float* __restrict c, int ldc) {
+                                                       int ldbp, float* __restrict c, int ldc, const float* bias = nullptr,
+                                                       bool relu = false) {
   Vec acc[kMr][2];
-  for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = Vec{};
+  for (int r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = bias ? Vec{} + bias[r] : Vec{};
   for (int p = 0; p < kc; ++p) {
     Vec b0, b1;
     std::memcpy(&b0, bp + size_t(p) * ldbp, sizeof b0);
@@ -60,18 +62,27 @@ __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __
       c0 += o0;
       c1 += o1;
     }
+    if (relu) {  // as relu_of: NaN and -0 become 0
+      c0 = c0 > 0.0f ? c0 : Vec{};
+      c1 = c1 > 0.0f ? c1 : Vec{};
+    }
     std::memcpy(c + size_t(r) * ldc, &c0, sizeof c0);
     std::memcpy(c + size_t(r) * ldc + 16, &c1, sizeof c1);
   }
 }
 
 // An edge tile (rows < kMr or cols < kNr of C left): the full tile into a scratch tile, then
-// only its valid part into C (added, or with store: written).
-void edge_tile(int kc, const float* ap, const float* bp, int ldbp, float* c, int ldc, int rows, int cols, bool store) {
+// only its valid part into C (added, or with store: written), with the epilogue's bias (rows
+// entries, or null) and relu.
+void edge_tile(int kc, const float* ap, const float* bp, int ldbp, float* c, int ldc, int rows, int cols, bool store,
+               const float* bias, bool relu) {
   alignas(64) float tile[kMr * kNr];
   micro_kernel<true>(kc, ap, bp, ldbp, tile, kNr);
   for (int r = 0; r < rows; ++r)
-    for (int j = 0; j < cols; ++j) c[size_t(r) * ldc + j] = (store ? 0.0f : c[size_t(r) * ldc + j]) + tile[r * kNr + j];
+    for (int j = 0; j < cols; ++j) {
+      float v = (store ? 0.0f : c[size_t(r) * ldc + j]) + (bias ? bias[r] : 0.0f) + tile[r * kNr + j];
+      c[size_t(r) * ldc + j] = relu ? relu_of(v) : v;
+    }
 }
 
 // Panel `panel` of op(B)'s block (rows p0..p0+kc, columns j0..j0+nc): (kc, kNr), zero-padded.
@@ -119,8 +130,11 @@ void pack_a(bool trans_a, const float* a, int lda, float alpha, int i0, int mc, 
 // thread between calls). With overwrite, the first block of kKc steps stores its tiles instead
 // of adding them to a zeroed C: where K is small (a fully connected layer's weight gradient,
 // K = the batch) that saves a pass over a C that does not fit in cache (fc6: 151 MB).
+// The epilogue (row_bias: M entries, or null): the bias joins the first block of kKc steps,
+// relu the last.
 void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_end, int k, float alpha, const float* a,
-                        int lda, const float* b, int ldb, float* c, int ldc, bool overwrite) {
+                        int lda, const float* b, int ldb, float* c, int ldc, bool overwrite, const float* row_bias = nullptr,
+                        bool relu = false) {
   thread_local std::vector<float> ap, bp;
   const int width = j_end - j_begin;
   const size_t b_need = size_t((std::min(width, kNc) + kNr - 1) / kNr) * kNr * std::min(k, kKc);
@@ -158,11 +172,13 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
           const int ldbp = in_place ? ldb : kNr;
           float* ct = c + size_t(ii) * ldc + jj;
           const bool store = overwrite && p0 == 0;
+          const float* bias = row_bias && p0 == 0 ? row_bias + ii : nullptr;
+          const bool last = relu && p0 + kc == k;
           if (rows == kMr && cols == kNr) {
-            if (store) micro_kernel<true>(kc, a_panel, b_panel, ldbp, ct, ldc);
-            else micro_kernel<false>(kc, a_panel, b_panel, ldbp, ct, ldc);
+            if (store) micro_kernel<true>(kc, a_panel, b_panel, ldbp, ct, ldc, bias, last);
+            else micro_kernel<false>(kc, a_panel, b_panel, ldbp, ct, ldc, bias, last);
           } else {
-            edge_tile(kc, a_panel, b_panel, ldbp, ct, ldc, rows, cols, store);
+            edge_tile(kc, a_panel, b_panel, ldbp, ct, ldc, rows, cols, store, bias, last);
           }
         }
       }
@@ -188,15 +204,27 @@ bool packed_gemm_available() {
   return avx512;
 }
 
-void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
-                        const float* b, int ldb, float beta, float* c, int ldc) {
+namespace {
+void serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+            float beta, float* c, int ldc, const float* row_bias, bool relu) {
   const bool overwrite = beta == 0.0f && alpha != 0.0f && k > 0;
   if (!overwrite) scale_columns(m, 0, n, beta, c, ldc);
-  if (alpha != 0.0f && k > 0) gemm_block_columns(trans_a, trans_b, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, overwrite);
+  if (alpha != 0.0f && k > 0) gemm_block_columns(trans_a, trans_b, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, overwrite, row_bias, relu);
+}
+}  // namespace
+
+void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                        const float* b, int ldb, float beta, float* c, int ldc) {
+  serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr, false);
 }
 
 void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                  const float* b, int ldb, float beta, float* c, int ldc) {
+  gemm_packed_epilogue(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr, false);
+}
+
+void gemm_packed_epilogue(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                          const float* b, int ldb, float beta, float* c, int ldc, const float* row_bias, bool relu) {
   // The threads split C: by whole column panels where C is wide, by rows where it is tall
   // (C^T = op(B)^T op(A)^T is the same product on the transposed operands). Each thread packs
   // what it needs itself: one parallel region per product and no barrier inside it.
@@ -210,20 +238,24 @@ void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, c
     gemm_packed(false, true, n, m, k, alpha, b, ldb, a, lda, 0.0f, t.data(), m);
     for (int i = 0; i < m; ++i) {
       float* row = c + size_t(i) * ldc;
-      for (int j = 0; j < n; ++j) row[j] = (beta == 0.0f ? 0.0f : beta * row[j]) + t[size_t(j) * m + i];
+      const float bias = row_bias ? row_bias[i] : 0.0f;
+      for (int j = 0; j < n; ++j) {
+        const float v = (beta == 0.0f ? 0.0f : beta * row[j]) + bias + t[size_t(j) * m + i];
+        row[j] = relu ? relu_of(v) : v;
+      }
     }
     return;
   }
   const int threads = int64_t(m) * n * k >= (int64_t(1) << 20) ? cpu_threads() : 1;
   const bool overwrite = beta == 0.0f && alpha != 0.0f && k > 0;
-  if (threads == 1) return gemm_packed_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (threads == 1) return serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias, relu);
   if (n >= m) {
     const int panels = (n + kNr - 1) / kNr;
     parallel_for(threads, [&](int64_t t) {
       const int j0 = std::min(n, int(panels * t / threads) * kNr), j1 = std::min(n, int(panels * (t + 1) / threads) * kNr);
       if (j0 >= j1) return;
       if (!overwrite) scale_columns(m, j0, j1, beta, c, ldc);
-      if (alpha != 0.0f) gemm_block_columns(trans_a, trans_b, m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc, overwrite);
+      if (alpha != 0.0f) gemm_block_columns(trans_a, trans_b, m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc, overwrite, row_bias, relu);
     });
   } else {
     const int panels = (m + kMr - 1) / kMr;
@@ -233,7 +265,8 @@ void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, c
       const float* a_rows = trans_a ? a + i0 : a + size_t(i0) * lda;  // op(A)'s rows i0 .. i1-1
       if (!overwrite) scale_columns(i1 - i0, 0, n, beta, c + size_t(i0) * ldc, ldc);
       if (alpha != 0.0f)
-        gemm_block_columns(trans_a, trans_b, i1 - i0, 0, n, k, alpha, a_rows, lda, b, ldb, c + size_t(i0) * ldc, ldc, overwrite);
+        gemm_block_columns(trans_a, trans_b, i1 - i0, 0, n, k, alpha, a_rows, lda, b, ldb, c + size_t(i0) * ldc, ldc, overwrite,
+                           row_bias ? row_bias + i0 : nullptr, relu);
     });
   }
 }
@@ -250,6 +283,17 @@ void gemm_packed_serial(bool trans_a, bool trans_b, int m, int n, int k, float a
 void gemm_packed(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                  const float* b, int ldb, float beta, float* c, int ldc) {
   gemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_packed_epilogue(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                          const float* b, int ldb, float beta, float* c, int ldc, const float* row_bias, bool relu) {
+  gemm_builtin(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      float& v = c[size_t(i) * ldc + j];
+      if (row_bias) v += row_bias[i];
+      if (relu) v = relu_of(v);
+    }
 }
 
 #endif
