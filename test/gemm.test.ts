@@ -51,7 +51,8 @@ const shapes: Array<[number, number, number, string]> = [
 
 for (const [m, n, k, what] of shapes) {
   for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-    const title = `cpu: packed gemm ${m}x${n} (k ${k}, ${what}) transA=${ta} transB=${tb}, alpha 0.5, beta 2 and 0, matches float64 loops`;
+    // alpha 1 lets A be read in place where its panels serve few tiles (256 columns or fewer)
+    const title = `cpu: packed gemm ${m}x${n} (k ${k}, ${what}) transA=${ta} transB=${tb}, alpha 0.5 and 1, beta 2 and 0, matches float64 loops`;
     if (!packedHere) {
       test.skip(`${title} (skipped: this CPU has no AVX-512)`, () => {});
       continue;
@@ -59,17 +60,17 @@ for (const [m, n, k, what] of shapes) {
     test(title, (t) => {
       const as = uniform(m * k, 81), bs = uniform(k * n, 82), cs = uniform(m * n, 83);
       const a = Tensor.fromArray(as, ta ? [k, m] : [m, k]), b = Tensor.fromArray(bs, tb ? [n, k] : [k, n]);
-      for (const beta of [2, 0]) {
+      for (const [alpha, beta] of [[0.5, 2], [0.5, 0], [1, 0], [1, 2]]) {
         const c0 = Float32Array.from(cs);
         if (beta === 0) c0.fill(NaN, 0, Math.min(50, c0.length));  // beta 0: what C held is never read
         const c = Tensor.fromArray(c0, [m, n]);
-        withGemm('packed', () => ops.gemm(a, b, c, { transA: ta, transB: tb, alpha: 0.5, beta }));
+        withGemm('packed', () => ops.gemm(a, b, c, { transA: ta, transB: tb, alpha, beta }));
         const got = c.toFloat32Array();
-        const ref = gemmRef(m, n, k, ta, tb, 0.5, beta, as, bs, c0);
+        const ref = gemmRef(m, n, k, ta, tb, alpha, beta, as, bs, c0);
         let bad = '';
         for (let i = 0; i < got.length && !bad; i++)
           if (!(Math.abs(got[i] - ref.out[i]) <= 1e-5 * ref.scale[i] + 1e-30)) bad = `[${i}] ${got[i]} vs ${ref.out[i]} (scale ${ref.scale[i]})`;
-        t.is(bad, '', `beta ${beta}: ${bad}`);
+        t.is(bad, '', `alpha ${alpha}, beta ${beta}: ${bad}`);
         c.dispose();
       }
       a.dispose();

@@ -31,14 +31,26 @@ namespace {
 constexpr int kMr = 12, kNr = 32;          // micro-tile of C
 constexpr int kKc = 384, kMc = 96, kNc = 4096;  // blocks: A's kMc x kKc stays in L2
 constexpr size_t kRowsFirstBytes = size_t(512) << 10;  // see gemm_block_columns
+constexpr int kAInPlacePanels = 8;                      // see gemm_block_columns
 
 typedef float Vec __attribute__((vector_size(64)));
 
-// c (kMr, kNr), row stride ldc  +=  ap (kc, kMr) . bp (kc, kNr), bp's rows ldbp apart (kNr
-// when packed)   (with kStore: =, C not read). The epilogue: bias (the tile's kMr row biases,
-// or null) is where the sums start; relu takes max(0, .) of what is stored.
-template <bool kStore>
-__attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp,
+// Where the micro-kernel finds A's kMr rows: a packed panel (kc, kMr), or A itself where the
+// panel would serve too few tiles to pay for its packing (see gemm_block_columns): row r's
+// element p at ap[r * lda + p] (A as stored) or ap[p * lda + r] (A^T as stored). The kernel
+// only broadcasts single elements of A, so any layout serves; packing buys contiguity.
+enum ALayout { kPackedA, kRowsA, kColumnsA };
+
+template <int kA>
+inline const float* a_element(const float* ap, int lda, int p, int r) {
+  return kA == kPackedA ? ap + p * kMr + r : kA == kRowsA ? ap + size_t(r) * lda + p : ap + size_t(p) * lda + r;
+}
+
+// c (kMr, kNr), row stride ldc  +=  A's panel (kc, kMr) . bp (kc, kNr), bp's rows ldbp apart
+// (kNr when packed)   (with kStore: =, C not read). The epilogue: bias (the tile's kMr row
+// biases, or null) is where the sums start; relu takes max(0, .) of what is stored.
+template <bool kStore, int kA = kPackedA>
+__attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __restrict ap, int lda, const float* __restrict bp,
                                                        int ldbp, float* __restrict c, int ldc, const float* bias = nullptr,
                                                        bool relu = false) {
   Vec acc[kMr][2];
@@ -48,7 +60,7 @@ __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __
     std::memcpy(&b0, bp + size_t(p) * ldbp, sizeof b0);
     std::memcpy(&b1, bp + size_t(p) * ldbp + 16, sizeof b1);
     for (int r = 0; r < kMr; ++r) {
-      const float a = ap[p * kMr + r];
+      const float a = *a_element<kA>(ap, lda, p, r);
       acc[r][0] += a * b0;
       acc[r][1] += a * b1;
     }
@@ -74,10 +86,12 @@ __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __
 // An edge tile (rows < kMr or cols < kNr of C left): the full tile into a scratch tile, then
 // only its valid part into C (added, or with store: written), with the epilogue's bias (rows
 // entries, or null) and relu.
-void edge_tile(int kc, const float* ap, const float* bp, int ldbp, float* c, int ldc, int rows, int cols, bool store,
-               const float* bias, bool relu) {
+void edge_tile(int kc, const float* ap, int a_layout, int lda, const float* bp, int ldbp, float* c, int ldc, int rows,
+               int cols, bool store, const float* bias, bool relu) {
   alignas(64) float tile[kMr * kNr];
-  micro_kernel<true>(kc, ap, bp, ldbp, tile, kNr);
+  if (a_layout == kRowsA) micro_kernel<true, kRowsA>(kc, ap, lda, bp, ldbp, tile, kNr);
+  else if (a_layout == kColumnsA) micro_kernel<true, kColumnsA>(kc, ap, lda, bp, ldbp, tile, kNr);
+  else micro_kernel<true>(kc, ap, 0, bp, ldbp, tile, kNr);
   for (int r = 0; r < rows; ++r)
     for (int j = 0; j < cols; ++j) {
       float v = (store ? 0.0f : c[size_t(r) * ldc + j]) + (bias ? bias[r] : 0.0f) + tile[r * kNr + j];
@@ -154,7 +168,12 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
         if (!direct_b || j0 + (jp + 1) * kNr > j_end) pack_b(trans_b, b, ldb, p0, kc, j0, nc, jp, bp.data());
       for (int i0 = 0; i0 < m; i0 += kMc) {
         const int mc = std::min(kMc, m - i0), ipanels = (mc + kMr - 1) / kMr;
-        for (int ip = 0; ip < ipanels; ++ip) pack_a(trans_a, a, lda, alpha, i0, mc, p0, kc, ip, ap.data());
+        // Each packed A panel serves jpanels tiles: where that is only a few (a convolution
+        // of one image: 169 columns, so 3 panels per thread), packing it costs about as much
+        // as using it, and whole panels of A are read where they lie instead.
+        const bool a_in_place = alpha == 1.0f && jpanels <= kAInPlacePanels;
+        for (int ip = 0; ip < ipanels; ++ip)
+          if (!a_in_place || i0 + (ip + 1) * kMr > m) pack_a(trans_a, a, lda, alpha, i0, mc, p0, kc, ip, ap.data());
         // Tiles column panel by column panel (the B panel stays in L1), except where K is one
         // block and op(B)'s packed block fits in half the L2: then each tile of C is written
         // once, and going along rows of tiles writes C in 12 streams instead of kMc = 96
@@ -166,7 +185,11 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
           const int jp = rows_first ? t % jpanels : t / ipanels, ip = rows_first ? t / jpanels : t % ipanels;
           const int jj = j0 + jp * kNr, cols = std::min(kNr, j_end - jj);
           const int ii = i0 + ip * kMr, rows = std::min(kMr, m - ii);
-          const float* a_panel = ap.data() + size_t(ip) * kc * kMr;
+          const bool a_direct = a_in_place && rows == kMr;
+          const float* a_panel = !a_direct ? ap.data() + size_t(ip) * kc * kMr
+                                 : trans_a ? a + size_t(p0) * lda + ii
+                                           : a + size_t(ii) * lda + p0;
+          const int a_layout = !a_direct ? kPackedA : trans_a ? kColumnsA : kRowsA;
           const bool in_place = direct_b && cols == kNr;
           const float* b_panel = in_place ? b + size_t(p0) * ldb + jj : bp.data() + size_t(jp) * kc * kNr;
           const int ldbp = in_place ? ldb : kNr;
@@ -175,10 +198,16 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
           const float* bias = row_bias && p0 == 0 ? row_bias + ii : nullptr;
           const bool last = relu && p0 + kc == k;
           if (rows == kMr && cols == kNr) {
-            if (store) micro_kernel<true>(kc, a_panel, b_panel, ldbp, ct, ldc, bias, last);
-            else micro_kernel<false>(kc, a_panel, b_panel, ldbp, ct, ldc, bias, last);
+            switch (a_layout * 2 + store) {
+              case kPackedA * 2: micro_kernel<false>(kc, a_panel, 0, b_panel, ldbp, ct, ldc, bias, last); break;
+              case kPackedA * 2 + 1: micro_kernel<true>(kc, a_panel, 0, b_panel, ldbp, ct, ldc, bias, last); break;
+              case kRowsA * 2: micro_kernel<false, kRowsA>(kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last); break;
+              case kRowsA * 2 + 1: micro_kernel<true, kRowsA>(kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last); break;
+              case kColumnsA * 2: micro_kernel<false, kColumnsA>(kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last); break;
+              default: micro_kernel<true, kColumnsA>(kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last); break;
+            }
           } else {
-            edge_tile(kc, a_panel, b_panel, ldbp, ct, ldc, rows, cols, store, bias, last);
+            edge_tile(kc, a_panel, a_layout, lda, b_panel, ldbp, ct, ldc, rows, cols, store, bias, last);
           }
         }
       }
