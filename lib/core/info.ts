@@ -21,7 +21,9 @@ function cudaVersion(v: number): string {
 export function formatInfo(info: BackendInfo): string {
   const lines = [`alexnet-native ${info.version}`, ''];
   lines.push(`cpu    usable: ${info.cpu.threads} threads${info.cpu.openmp ? ' (OpenMP)' : ' (no OpenMP: one thread)'}`);
-  lines.push(`       GEMM: ${info.cpu.gemm.startsWith('packed') ? `${info.cpu.gemm}; BLAS for matrix-vector products: ` : ''}${info.cpu.blasFound ? info.cpu.blas : `${info.cpu.blas} (no CBLAS found at build time)`}, ${info.cpu.blasThreads} threads`);
+  const blas = `${info.cpu.blasFound ? info.cpu.blas : `${info.cpu.blas} (no CBLAS found at build time)`}, ${info.cpu.blasThreads} threads`;
+  // with our packed GEMM, matrix-vector products are ours too and the BLAS is not called
+  lines.push(`       GEMM: ${info.cpu.gemm.startsWith('packed') ? `${info.cpu.gemm} and our GEMV (BLAS linked, unused: ${blas})` : blas}`);
   lines.push(`       convolutions: ${info.cpu.convAlgorithm === 'auto' ? 'Winograd for stride-1 3x3 and 5x5 layers, im2col + GEMM otherwise' : info.cpu.convAlgorithm === 'gemm' ? 'im2col + GEMM (ALEXNET_CPU_CONV=gemm)' : 'Winograd wherever it applies (ALEXNET_CPU_CONV=winograd)'}`);
   const c = info.cuda;
   if (!c.built) lines.push(`cuda   not built: ${c.reason}`);
