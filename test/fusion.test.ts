@@ -15,26 +15,26 @@ import { Network } from '../lib/nn/network';
 import { alexnet, ModelConfig } from '../lib/nn/spec';
 import { eachBackend } from './_backends';
 import { withEnv } from './_env';
-
-/** Every value of a and b has the same bits; the first that differs is named. */
-function sameBits(t: ExecutionContext, what: string, a: Tensor | Float32Array, b: Tensor | Float32Array) {
-  const fa = a instanceof Tensor ? a.toFloat32Array() : a, fb = b instanceof Tensor ? b.toFloat32Array() : b;
-  const ua = new Uint32Array(fa.buffer, fa.byteOffset, fa.length), ub = new Uint32Array(fb.buffer, fb.byteOffset, fb.length);
-  t.is(ua.length, ub.length, `${what}: sizes`);
-  let first = -1, count = 0;
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) (count++, first < 0 && (first = i));
-  t.is(count, 0, `${what}: ${count} of ${ua.length} values differ, the first [${first}] ${fa[first]} against ${fb[first]}`);
-}
-
-/** The case tests the ReLU only where it clips some outputs and keeps others. */
-function hasBothSides(t: ExecutionContext, what: string, y: Tensor) {
-  const v = y.toFloat32Array();
-  t.true(v.some((x) => x === 0) && v.some((x) => x > 0), `${what}: the case should clip some outputs and keep others`);
-}
+import { hasBothSides, sameBits } from './_bits';
 
 interface ConvShape {
   n: number; c: number; h: number; w: number; k: number; kh: number; kw: number;
   stride: [number, number]; pad: [number, number]; groups: number;
+}
+
+/** op(bias, relu) with relu against relu(op(bias)), with and without the bias; then frees x, w, b. */
+function checkFused(t: ExecutionContext, what: string, x: Tensor, w: Tensor, b: Tensor,
+  op: (bias: Tensor | null, relu: boolean) => Tensor) {
+  for (const bias of [b, null]) {
+    const fused = op(bias, true);
+    const plain = op(bias, false);
+    const unfused = ops.relu(plain);
+    const label = `${what}${bias ? '' : ', no bias'}`;
+    hasBothSides(t, label, fused);
+    sameBits(t, label, fused, unfused);
+    for (const y of [fused, plain, unfused]) y.dispose();
+  }
+  for (const v of [x, w, b]) v.dispose();
 }
 
 /** conv2d with relu against relu(conv2d), with and without a bias. */
@@ -44,16 +44,7 @@ function checkConv(t: ExecutionContext, what: string, p: ConvShape, seed: number
   const w = Tensor.randn([p.k, p.c / p.groups, p.kh, p.kw], { seed: seed + 1, std: 1 / Math.sqrt(fanIn) });
   const b = Tensor.randn([p.k], { seed: seed + 2, std: 0.3 });
   const opts = { stride: p.stride, padding: p.pad, groups: p.groups };
-  for (const bias of [b, null]) {
-    const fused = ops.conv2d(x, w, bias, { ...opts, relu: true });
-    const plain = ops.conv2d(x, w, bias, opts);
-    const unfused = ops.relu(plain);
-    const label = `${what}${bias ? '' : ', no bias'}`;
-    hasBothSides(t, label, fused);
-    sameBits(t, label, fused, unfused);
-    for (const y of [fused, plain, unfused]) y.dispose();
-  }
-  for (const v of [x, w, b]) v.dispose();
+  checkFused(t, what, x, w, b, (bias, relu) => ops.conv2d(x, w, bias, relu ? { ...opts, relu } : opts));
 }
 
 /** linear with relu against relu(linear), with and without a bias. */
@@ -61,16 +52,7 @@ function checkLinear(t: ExecutionContext, what: string, n: number, inF: number, 
   const x = Tensor.randn([n, inF], { seed });
   const w = Tensor.randn([out, inF], { seed: seed + 1, std: 1 / Math.sqrt(inF) });
   const b = Tensor.randn([out], { seed: seed + 2, std: 0.3 });
-  for (const bias of [b, null]) {
-    const fused = ops.linear(x, w, bias, { relu: true });
-    const plain = ops.linear(x, w, bias);
-    const unfused = ops.relu(plain);
-    const label = `${what}${bias ? '' : ', no bias'}`;
-    hasBothSides(t, label, fused);
-    sameBits(t, label, fused, unfused);
-    for (const y of [fused, plain, unfused]) y.dispose();
-  }
-  for (const v of [x, w, b]) v.dispose();
+  checkFused(t, what, x, w, b, (bias, relu) => ops.linear(x, w, bias, relu ? { relu } : undefined));
 }
 
 // ---------------------------------------------------------------- AlexNet's layers

@@ -9,6 +9,7 @@ import {
   maxPoolRef, PoolCase, poolOut, softmaxXentRef, uniform,
 } from './_reference';
 import { gemmCloseness } from './_precision';
+import { hasBothSides, sameBits } from './_bits';
 
 function close(t: ExecutionContext, what: string, actual: Tensor | Float32Array, expected: ArrayLike<number>, rtol = 1e-4, atol = 1e-5) {
   const a = actual instanceof Tensor ? actual.toFloat32Array() : actual;
@@ -147,22 +148,6 @@ for (const [n, inF, out] of [[1, 5, 3], [3, 17, 9], [7, 64, 33]]) {
 // where the backend's epilogue applies it. On cuda, for the GEMM version ALEXNET_GEMM names
 // (test:emulator runs this file for each); the split-K cases check that the ReLU follows the
 // sum of the partial products, never a partial one.
-
-/** Every value of a and b has the same bits; the first that differs is named. */
-function sameBits(t: ExecutionContext, what: string, a: Tensor, b: Tensor) {
-  const fa = a.toFloat32Array(), fb = b.toFloat32Array();
-  const ua = new Uint32Array(fa.buffer, fa.byteOffset, fa.length), ub = new Uint32Array(fb.buffer, fb.byteOffset, fb.length);
-  t.is(ua.length, ub.length, `${what}: sizes`);
-  let first = -1, count = 0;
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) (count++, first < 0 && (first = i));
-  t.is(count, 0, `${what}: ${count} of ${ua.length} values differ, the first [${first}] ${fa[first]} against ${fb[first]}`);
-}
-
-/** The fused output is only a test of the ReLU where it has zeros and positive values. */
-function hasBothSides(t: ExecutionContext, what: string, y: Tensor) {
-  const v = y.toFloat32Array();
-  t.true(v.some((x) => x === 0) && v.some((x) => x > 0), `${what}: the case should clip some outputs and keep others`);
-}
 
 // How the CUDA GEMM splits K (gemm_tile.cuh's tile_gemm_splits for v1, gemm_tile2.cuh's
 // tile_gemm2_splits for the others, on the emulator's default 132 SMs): a case marked split-K
