@@ -10,7 +10,7 @@
 // cache (so does a batch of one image).
 // Strided ones (AlexNet conv1: 11x11, stride 4) take the columns transposed on that path,
 //   row_g (OH*OW, C/G*KH*KW)  = one row per output pixel, its window's KW-long runs of x
-//   Y = w_g * row_g^T;  dw_g += DY * row_g
+//   Y^T = row_g * w_g^T (transposed into y with the bias);  dw_g += DY * row_g
 // since a window's row of taps is contiguous in x where im2col's rows are strided gathers
 // (conv1 at batch 32: 2.6 ms against 11 ms for the gathers, the GEMMs as fast either way).
 // Stride-1 3x3 and 5x5 layers take Winograd's algorithm instead (winograd.cc) for all three
@@ -172,6 +172,25 @@ void scatter(const ConvParams& p, const Geometry& g, const float* chunk, int n0,
   });
 }
 
+// y (kg, plane) = T^T + b, then max(0, .) where relu; T (plane, kg). In 32 x 32 blocks, so
+// that both sides are read and written in whole cache lines.
+void transpose_bias_relu(const float* t, int plane, int kg, const float* b, bool relu, float* y) {
+  constexpr int kBlock = 32;
+  const int kblocks = (kg + kBlock - 1) / kBlock, pblocks = (plane + kBlock - 1) / kBlock;
+  parallel_for(int64_t(kblocks) * pblocks, [&](int64_t task) {
+    const int k0 = int(task % kblocks) * kBlock, p0 = int(task / kblocks) * kBlock;
+    const int k1 = std::min(kg, k0 + kBlock), p1 = std::min(plane, p0 + kBlock);
+    for (int k = k0; k < k1; ++k) {
+      const float bias = b ? b[k] : 0.0f;
+      float* out = y + size_t(k) * plane;
+      for (int i = p0; i < p1; ++i) {
+        const float v = t[size_t(i) * kg + k] + bias;
+        out[i] = relu ? relu_of(v) : v;
+      }
+    }
+  });
+}
+
 void gather(const ConvParams& p, const Geometry& g, const float* y, int n0, int b, int group, float* chunk) {
   parallel_for(int64_t(b) * g.kg, [&](int64_t task) {
     const int i = int(task / g.kg), k = int(task % g.kg);
@@ -192,13 +211,18 @@ void conv2d_forward(const ConvParams& p, const float* x, const float* w, const f
   if (g.plane >= kDirectPlane || p.n == 1) {
     // Large planes, or one image: one image per GEMM, written straight into y, so the
     // columns stay small and there is nothing to scatter.
-    Scratch col(size_t(g.rows) * g.plane);
+    Scratch col(size_t(g.rows) * g.plane), t(by_rows(p) ? size_t(g.plane) * g.kg : 0);
     for (int n = 0; n < p.n; ++n)
       for (int group = 0; group < p.groups; ++group) {
         float* yg = y + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
-        if (by_rows(p)) {  // y_(n,g) (K/G, plane) = w_g (K/G, rows) * row^T, row (plane, rows)
+        if (by_rows(p)) {
+          // T (plane, K/G) = row (plane, rows) * w_g^T, then y_(n,g) = T^T + b_g. As y = w_g row^T
+          // the GEMM's B would be the pixel rows, packed by a transposing gather (at conv1,
+          // batch 8, that gather took longer than the multiplication); as T they are its A,
+          // which the packed kernel reads where it lies (only K/G = 96 columns: 3 panels).
           im2row(p, g, x, n, group, col.data, g.rows);
-          gemm_bias_relu(false, true, g.kg, g.plane, g.rows, wg(group), g.rows, col.data, g.rows, bg(group), relu, yg, g.plane);
+          gemm(false, true, g.plane, g.kg, g.rows, 1.0f, col.data, g.rows, wg(group), g.rows, 0.0f, t.data, g.kg);
+          transpose_bias_relu(t.data, g.plane, g.kg, bg(group), relu, yg);
         } else {
           im2col(p, g, x, n, 1, group, col.data);
           gemm_bias_relu(false, false, g.kg, g.plane, g.rows, wg(group), g.rows, col.data, g.plane, bg(group), relu, yg, g.plane);
@@ -223,7 +247,7 @@ void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, 
   fill(conv_x_size(p), 0.0f, dx);
   if (g.plane >= kDirectPlane) {
     // one image per GEMM: dy_(n,g) (K/G, OH*OW) is already the GEMM's operand, no gather
-    Scratch col(size_t(g.rows) * g.plane);
+    Scratch col(size_t(g.rows) * g.plane), t(by_rows(p) ? size_t(g.plane) * g.kg : 0);
     for (int n = 0; n < p.n; ++n)
       for (int group = 0; group < p.groups; ++group) {
         const float* dyg = dy + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
@@ -272,7 +296,7 @@ void conv2d_backward_filter(const ConvParams& p, const float* x, const float* dy
     // the filter gradient by Winograd's transforms; the bias gradient below as always
   } else if (g.plane >= kDirectPlane) {
     // one image per GEMM: dw_g (K/G, rows) += dy_(n,g) (K/G, OH*OW) col^T, dy read in place
-    Scratch col(size_t(g.rows) * g.plane);
+    Scratch col(size_t(g.rows) * g.plane), t(by_rows(p) ? size_t(g.plane) * g.kg : 0);
     for (int n = 0; n < p.n; ++n)
       for (int group = 0; group < p.groups; ++group) {
         im2col(p, g, x, n, 1, group, col.data);
