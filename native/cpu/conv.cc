@@ -247,7 +247,7 @@ void conv2d_backward_data(const ConvParams& p, const float* dy, const float* w, 
   fill(conv_x_size(p), 0.0f, dx);
   if (g.plane >= kDirectPlane) {
     // one image per GEMM: dy_(n,g) (K/G, OH*OW) is already the GEMM's operand, no gather
-    Scratch col(size_t(g.rows) * g.plane), t(by_rows(p) ? size_t(g.plane) * g.kg : 0);
+    Scratch col(size_t(g.rows) * g.plane);
     for (int n = 0; n < p.n; ++n)
       for (int group = 0; group < p.groups; ++group) {
         const float* dyg = dy + (size_t(n) * p.k + size_t(group) * g.kg) * g.plane;
@@ -296,7 +296,7 @@ void conv2d_backward_filter(const ConvParams& p, const float* x, const float* dy
     // the filter gradient by Winograd's transforms; the bias gradient below as always
   } else if (g.plane >= kDirectPlane) {
     // one image per GEMM: dw_g (K/G, rows) += dy_(n,g) (K/G, OH*OW) col^T, dy read in place
-    Scratch col(size_t(g.rows) * g.plane), t(by_rows(p) ? size_t(g.plane) * g.kg : 0);
+    Scratch col(size_t(g.rows) * g.plane);
     for (int n = 0; n < p.n; ++n)
       for (int group = 0; group < p.groups; ++group) {
         im2col(p, g, x, n, 1, group, col.data);
