@@ -83,15 +83,22 @@ __attribute__((target("avx512f,fma"))) void micro_kernel(int kc, const float* __
   }
 }
 
+// micro_kernel for A's layout as a runtime value (an ALayout)
+template <bool kStore>
+void full_tile(int a_layout, int kc, const float* ap, int lda, const float* bp, int ldbp, float* c, int ldc,
+               const float* bias = nullptr, bool relu = false) {
+  if (a_layout == kRowsA) micro_kernel<kStore, kRowsA>(kc, ap, lda, bp, ldbp, c, ldc, bias, relu);
+  else if (a_layout == kColumnsA) micro_kernel<kStore, kColumnsA>(kc, ap, lda, bp, ldbp, c, ldc, bias, relu);
+  else micro_kernel<kStore>(kc, ap, 0, bp, ldbp, c, ldc, bias, relu);
+}
+
 // An edge tile (rows < kMr or cols < kNr of C left): the full tile into a scratch tile, then
 // only its valid part into C (added, or with store: written), with the epilogue's bias (rows
 // entries, or null) and relu.
 void edge_tile(int kc, const float* ap, int a_layout, int lda, const float* bp, int ldbp, float* c, int ldc, int rows,
                int cols, bool store, const float* bias, bool relu) {
   alignas(64) float tile[kMr * kNr];
-  if (a_layout == kRowsA) micro_kernel<true, kRowsA>(kc, ap, lda, bp, ldbp, tile, kNr);
-  else if (a_layout == kColumnsA) micro_kernel<true, kColumnsA>(kc, ap, lda, bp, ldbp, tile, kNr);
-  else micro_kernel<true>(kc, ap, 0, bp, ldbp, tile, kNr);
+  full_tile<true>(a_layout, kc, ap, lda, bp, ldbp, tile, kNr);
   for (int r = 0; r < rows; ++r)
     for (int j = 0; j < cols; ++j) {
       float v = (store ? 0.0f : c[size_t(r) * ldc + j]) + (bias ? bias[r] : 0.0f) + tile[r * kNr + j];
@@ -198,14 +205,8 @@ void gemm_block_columns(bool trans_a, bool trans_b, int m, int j_begin, int j_en
           const float* bias = row_bias && p0 == 0 ? row_bias + ii : nullptr;
           const bool last = relu && p0 + kc == k;
           if (rows == kMr && cols == kNr) {
-            switch (a_layout * 2 + store) {
-              case kPackedA * 2: micro_kernel<false>(kc, a_panel, 0, b_panel, ldbp, ct, ldc, bias, last); break;
-              case kPackedA * 2 + 1: micro_kernel<true>(kc, a_panel, 0, b_panel, ldbp, ct, ldc, bias, last); break;
-              case kRowsA * 2: micro_kernel<false, kRowsA>(kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last); break;
-              case kRowsA * 2 + 1: micro_kernel<true, kRowsA>(kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last); break;
-              case kColumnsA * 2: micro_kernel<false, kColumnsA>(kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last); break;
-              default: micro_kernel<true, kColumnsA>(kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last); break;
-            }
+            if (store) full_tile<true>(a_layout, kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last);
+            else full_tile<false>(a_layout, kc, a_panel, lda, b_panel, ldbp, ct, ldc, bias, last);
           } else {
             edge_tile(kc, a_panel, a_layout, lda, b_panel, ldbp, ct, ldc, rows, cols, store, bias, last);
           }
