@@ -1,10 +1,9 @@
 // Matrix-vector products for gemm() where one side of C is a single row or column (a fully
 // connected layer at batch 1), on the same OpenMP threads as every other CPU op. They run
 // at memory speed (fc6 streams its 151 MB of weights), as the BLAS's GEMV does; the point
-// of having our own is the threads: OpenBLAS's worker threads keep spinning for a while
-// after each call, and at batch 1 the next layer to run after fc8 is conv1 on OpenMP's
-// threads, which then shared two cores with spinning ones (conv1: 2.4 ms inside the
-// network against 0.95 ms alone). With the packed GEMM in use, the BLAS is never called.
+// of having our own is the threads: with the packed GEMM in use the BLAS is never called,
+// so OpenBLAS's worker threads, which keep spinning for a while after each call, never
+// share the two cores with OpenMP's (at batch 1, fc8's GEMV is followed by conv1).
 //   gemv_rows:    y[i] = alpha sum_p A[i, p] x[p] + beta y[i]    A (rows, cols), rows ld apart
 //   gemv_columns: y[j] = alpha sum_p x[p] A[p, j] + beta y[j]    A (rows, cols), rows ld apart
 // x and y may be strided (incx, incy); beta = 0 ignores what y held (NaN included).
@@ -138,51 +137,41 @@ void columns_plain(int j0, int j1, int rows, float alpha, const float* a, int ld
   }
 }
 
-bool avx512() {
-#if defined(ALEXNET_GEMV_AVX512)
-  return packed_gemm_available();
-#else
-  return false;
-#endif
-}
+// One slice of rows (or columns) [b, e) of a product whose other side is len long.
+using Kernel = void (*)(int b, int e, int len, float alpha, const float* a, int lda, const float* x, float beta, float* y,
+                        int incy);
 
-// Splits [0, count) into one slice per thread, slice edges on multiples of `align`.
-template <typename Body>
-void slices(int count, int64_t work, int align, Body body) {
-  const int threads = work >= kParallelWork ? cpu_threads() : 1;
+// x made contiguous, then [0, count) split into one slice per thread (edges on multiples of
+// `align`), each slice to the AVX-512 kernel where the CPU has it, else to the plain one.
+void run(Kernel fast, Kernel plain, int count, int len, int align, float alpha, const float* a, int lda, const float* x,
+         int incx, float beta, float* y, int incy) {
+  thread_local std::vector<float> copy;
+  const float* xc = contiguous(x, len, incx, copy);
+  const Kernel kernel = fast && packed_gemm_available() ? fast : plain;
+  const int threads = int64_t(count) * len >= kParallelWork ? cpu_threads() : 1;
   const int units = (count + align - 1) / align;
   parallel_for(threads, [&](int64_t t) {
     const int b = std::min(count, int(units * t / threads) * align), e = std::min(count, int(units * (t + 1) / threads) * align);
-    if (b < e) body(b, e);
+    if (b < e) kernel(b, e, len, alpha, a, lda, xc, beta, y, incy);
   });
 }
+
+#if defined(ALEXNET_GEMV_AVX512)
+const Kernel kRowsFast = rows_avx512, kColumnsFast = columns_avx512;
+#else
+const Kernel kRowsFast = nullptr, kColumnsFast = nullptr;
+#endif
 
 }  // namespace
 
 void gemv_rows(int rows, int cols, float alpha, const float* a, int lda, const float* x, int incx, float beta, float* y,
                int incy) {
-  thread_local std::vector<float> copy;
-  const float* xc = contiguous(x, cols, incx, copy);
-  const bool fast = avx512();
-  slices(rows, int64_t(rows) * cols, 4, [&](int b, int e) {
-#if defined(ALEXNET_GEMV_AVX512)
-    if (fast) return rows_avx512(b, e, cols, alpha, a, lda, xc, beta, y, incy);
-#endif
-    rows_plain(b, e, cols, alpha, a, lda, xc, beta, y, incy);
-  });
+  run(kRowsFast, rows_plain, rows, cols, 4, alpha, a, lda, x, incx, beta, y, incy);
 }
 
 void gemv_columns(int rows, int cols, float alpha, const float* a, int lda, const float* x, int incx, float beta,
                   float* y, int incy) {
-  thread_local std::vector<float> copy;
-  const float* xc = contiguous(x, rows, incx, copy);
-  const bool fast = avx512();
-  slices(cols, int64_t(rows) * cols, 16, [&](int b, int e) {
-#if defined(ALEXNET_GEMV_AVX512)
-    if (fast) return columns_avx512(b, e, rows, alpha, a, lda, xc, beta, y, incy);
-#endif
-    columns_plain(b, e, rows, alpha, a, lda, xc, beta, y, incy);
-  });
+  run(kColumnsFast, columns_plain, cols, rows, 16, alpha, a, lda, x, incx, beta, y, incy);
 }
 
 }  // namespace cpu
